@@ -1,0 +1,413 @@
+"""``EventStoreClient``: synchronous appends and reads, a drop-in for py-micro-plumberd's client.
+
+    with EventStoreClient("esdb://localhost:2113?tls=false") as client:
+        position = client.append_to_stream(StreamName("Recording", rec_id), event)
+        for recorded in client.read_stream(f"Recording-{rec_id}"):
+            print(recorded.type, recorded.data)
+
+This is the only module that talks to ``kurrentdbclient`` (imported on first use, so
+``import plumberd_logging`` stays light). Its exceptions are translated into
+:mod:`plumberd_logging.errors`; passwords are masked in every message and repr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import threading
+import weakref
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+from uuid import UUID
+
+from plumberd_logging._url import Redactor, validate_url
+from plumberd_logging.codec import CONTENT_TYPE, Codec, EncodedEvent
+from plumberd_logging.errors import (
+    AccessDenied,
+    EventTooLarge,
+    InvalidEvent,
+    PlumberdError,
+    StreamDeleted,
+    StreamNotFound,
+    TransientError,
+    Unavailable,
+    WrongExpectedVersion,
+)
+from plumberd_logging.metadata import Metadata
+from plumberd_logging.streams import ANY, NO_STREAM, StreamState, check_expected, stream_text
+
+if TYPE_CHECKING:
+    from kurrentdbclient import KurrentDBClient
+
+__all__ = ["EventStoreClient", "RecordedEvent", "translate_error"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """An event as stored, with its JSON data and metadata decoded.
+
+    ``data``/``metadata`` are the parsed JSON (``None`` when the content is not JSON; the bytes are
+    always in ``raw_data``/``raw_metadata``). ``revision`` is the 0-based position in its stream,
+    ``position`` the commit position in ``$all``.
+    """
+
+    stream: str
+    type: str
+    id: UUID
+    data: Any
+    metadata: dict[str, Any]
+    revision: int
+    position: int
+    content_type: str
+    recorded_at: datetime | None
+    raw_data: bytes
+    raw_metadata: bytes
+
+
+class EventStoreClient:
+    """A synchronous client for appending C#-compatible events and reading them back.
+
+    ``default_deadline`` (seconds) bounds every call; ``keep_alive_interval`` and
+    ``keep_alive_timeout`` (seconds) set gRPC keep-alive. ``esdb://``, ``esdb+discover://``,
+    ``kurrentdb://`` (and ``kdb://``) connection strings are accepted. The connection is opened
+    on first use, so constructing a client never blocks.
+    """
+
+    def __init__(
+        self,
+        connection_string: str,
+        default_deadline: float | None = None,
+        keep_alive_interval: float | None = None,
+        keep_alive_timeout: float | None = None,
+        *,
+        codec: Codec | None = None,
+    ) -> None:
+        validate_url(connection_string)
+        self._redact = Redactor(connection_string)
+        self._default_deadline = _positive(default_deadline, "default_deadline")
+        self._uri = _with_keep_alive(
+            connection_string,
+            _positive(keep_alive_interval, "keep_alive_interval"),
+            _positive(keep_alive_timeout, "keep_alive_timeout"),
+        )
+        self._codec = codec if codec is not None else Codec()
+        self._lock = threading.Lock()
+        self._inner: KurrentDBClient | None = None
+        self._pid = 0
+        self._closed = False
+        self._finalizer: weakref.finalize[Any, Any] | None = None
+        # Fail now on option names and values kurrentdbclient would reject later.
+        from kurrentdbclient.connection_spec import ConnectionSpec
+
+        try:
+            ConnectionSpec(self._uri)
+        except ValueError as exc:
+            raise ValueError(f"connection_string: {self._redact(str(exc))}") from None
+
+    # -- public API --------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The connection string with its password masked."""
+        return self._redact.url
+
+    @property
+    def codec(self) -> Codec:
+        """The codec used to encode events."""
+        return self._codec
+
+    def append_to_stream(
+        self,
+        stream: str,
+        event: object | Sequence[object],
+        metadata: Metadata | Mapping[str, Any] | None = None,
+        expected_position: int | StreamState | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> int:
+        """Append one event, or a list of events atomically; return the commit position.
+
+        ``expected_position`` is the revision of the stream's last event (0-based), or one of
+        ``ANY`` (default), ``NO_STREAM``, ``STREAM_EXISTS``. The EventStore event id is the
+        event's own ``id``, so retrying the same call does not duplicate the event.
+        """
+        name = stream_text(stream)
+        expected = check_expected(expected_position)
+        events = list(event) if isinstance(event, list | tuple) else [event]
+        if not events:
+            raise ValueError("append_to_stream(event): expected an event or a non-empty list")
+        encoded = [self._codec.encode(e, metadata) for e in events]
+        return self.append_encoded(name, encoded, expected, timeout=timeout)
+
+    def read_stream(
+        self,
+        stream: str,
+        *,
+        from_revision: int | None = None,
+        backwards: bool = False,
+        limit: int | None = None,
+        timeout: float | None = None,
+    ) -> list[RecordedEvent]:
+        """Read a stream's events with data and metadata decoded from JSON.
+
+        Raises ``StreamNotFound`` when the stream does not exist.
+        """
+        name = stream_text(stream)
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
+        ):
+            raise ValueError(f"read_stream(limit=...): expected a positive int, got {limit!r}")
+        kwargs: dict[str, Any] = {"backwards": backwards, "timeout": self._timeout(timeout)}
+        if from_revision is not None:
+            kwargs["stream_position"] = check_expected(from_revision, what="from_revision")
+        if limit is not None:
+            kwargs["limit"] = limit
+        with self._errors(name):
+            recorded = self._client().get_stream(name, **kwargs)
+        return [_decode(r) for r in recorded]
+
+    def stream_revision(self, stream: str, *, timeout: float | None = None) -> int | None:
+        """The revision of the stream's last event, or ``None`` when the stream does not exist."""
+        name = stream_text(stream)
+        with self._errors(name):
+            version = self._client().get_current_version(name, timeout=self._timeout(timeout))
+        return version if isinstance(version, int) else None
+
+    def close(self) -> None:
+        """Close the connection; safe to call more than once."""
+        with self._lock:
+            self._closed = True
+            inner, self._inner = self._inner, None
+            if self._finalizer is not None:
+                self._finalizer.detach()
+        if inner is not None and self._pid == os.getpid():
+            _close_quietly(inner)
+
+    def __enter__(self) -> EventStoreClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<EventStoreClient {self.url} {state}>"
+
+    # -- used by the writer ------------------------------------------------------------------
+
+    def append_encoded(
+        self,
+        stream: str,
+        events: Sequence[EncodedEvent],
+        expected: int | StreamState = ANY,
+        *,
+        timeout: float | None = None,
+    ) -> int:
+        """Append already encoded events atomically (one BatchAppend); return the position."""
+        from kurrentdbclient import NewEvent
+
+        new = [
+            NewEvent(
+                type=e.type, data=e.data, metadata=e.metadata, content_type=CONTENT_TYPE, id=e.id
+            )
+            for e in events
+        ]
+        with self._errors(stream, expected):
+            return self._client().append_to_stream(
+                stream,
+                events=new,
+                current_version=_to_kdb_version(expected),
+                timeout=self._timeout(timeout),
+            )
+
+    def multi_append_encoded(
+        self,
+        batches: Iterable[tuple[str, int | StreamState, Sequence[EncodedEvent]]],
+        *,
+        timeout: float | None = None,
+    ) -> int:
+        """Append to several streams atomically (KurrentDB >= 25.1 ``multi_append_to_stream``)."""
+        from kurrentdbclient import NewEvent, NewEvents
+
+        requests = [
+            NewEvents(
+                stream_name=stream,
+                events=[
+                    NewEvent(
+                        type=e.type,
+                        data=e.data,
+                        metadata=e.metadata,
+                        content_type=CONTENT_TYPE,
+                        id=e.id,
+                    )
+                    for e in events
+                ],
+                current_version=_to_kdb_version(expected),
+            )
+            for stream, expected, events in batches
+        ]
+        with self._errors(requests[0].stream_name if requests else ""):
+            return self._client().multi_append_to_stream(requests, timeout=self._timeout(timeout))
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _timeout(self, timeout: float | None) -> float | None:
+        return _positive(timeout, "timeout") if timeout is not None else self._default_deadline
+
+    def _client(self) -> KurrentDBClient:
+        inner = self._inner
+        if inner is not None and self._pid == os.getpid():
+            return inner
+        with self._lock:
+            if self._closed:
+                raise PlumberdError(f"{self!r}: the client is closed")
+            if self._inner is None or self._pid != os.getpid():
+                # After a fork the parent's channel is unusable: open a new one, leave the
+                # parent's alone (closing it here would disturb the parent).
+                from kurrentdbclient import KurrentDBClient
+
+                with self._errors(""):
+                    self._inner = KurrentDBClient(self._uri)
+                self._pid = os.getpid()
+                # An unclosed client can hang the interpreter at exit: close it then.
+                self._finalizer = weakref.finalize(self, _close_quietly, self._inner)
+            return self._inner
+
+    @contextlib.contextmanager
+    def _errors(self, stream: str, expected: object = None) -> Iterator[None]:
+        """Re-raise transport exceptions as plumberd-logging ones (passwords masked)."""
+        try:
+            yield
+        except Exception as exc:
+            translated = translate_error(exc, stream, expected, self._redact)
+            if translated is exc:
+                raise
+            raise translated from exc
+
+
+def translate_error(
+    exc: BaseException,
+    stream: str,
+    expected: object = None,
+    redact: Redactor | None = None,
+) -> PlumberdError | BaseException:
+    """Map a kurrentdbclient exception to ours (non-transport exceptions are returned as is)."""
+    from kurrentdbclient import exceptions as k
+
+    if isinstance(exc, PlumberdError) or not isinstance(exc, k.KurrentDBClientError):
+        return exc
+    text = str(exc) or type(exc).__name__
+    text = redact(text) if redact is not None else text
+    if isinstance(exc, k.WrongCurrentVersionError):
+        actual = exc.actual_version
+        return WrongExpectedVersion(
+            exc.stream_name or stream,
+            _from_kdb_version(
+                exc.expected_version if exc.expected_version is not None else expected
+            ),
+            _from_kdb_version(actual),
+        )
+    if isinstance(exc, k.MaximumAppendSizeExceededError | k.RecordMaxSizeExceededError):
+        return EventTooLarge(f"stream {stream!r}: {text}")
+    if isinstance(exc, k.TransactionMaxSizeExceededError):
+        return EventTooLarge(f"stream {stream!r}: {text}")
+    if isinstance(exc, k.StreamIsDeletedError | k.StreamTombstonedError):
+        return StreamDeleted(f"stream {stream!r} is deleted: {text}")
+    if isinstance(exc, k.NotFoundError):
+        return StreamNotFound(f"stream {stream!r} not found")
+    if isinstance(exc, k.AccessDeniedError | k.UnauthenticatedError):
+        return AccessDenied(f"access denied: {text}")
+    if isinstance(exc, k.BadRequestError | k.InvalidArgumentError):
+        return InvalidEvent(f"the server rejected the append: {text}", stream)
+    if isinstance(exc, k.SSLError):
+        return Unavailable(f"TLS connection failed: {text}")
+    if isinstance(
+        exc, k.ServiceUnavailableError | k.DeadlineExceededError | k.DiscoveryFailedError
+    ):
+        return Unavailable(text)
+    if isinstance(exc, k.NodeIsNotLeaderError | k.GrpcError | k.AbortedByServerError):
+        return TransientError(text)
+    return PlumberdError(text)
+
+
+def _decode(r: Any) -> RecordedEvent:
+    return RecordedEvent(
+        stream=r.stream_name,
+        type=r.type,
+        id=r.id,
+        data=_json_or_none(r.data) if r.content_type == CONTENT_TYPE else None,
+        metadata=_json_object(r.metadata),
+        revision=r.stream_position,
+        position=r.commit_position,
+        content_type=r.content_type,
+        recorded_at=r.recorded_at,
+        raw_data=r.data,
+        raw_metadata=r.metadata,
+    )
+
+
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    value = _json_or_none(raw)
+    return value if isinstance(value, dict) else {}
+
+
+def _to_kdb_version(expected: int | StreamState) -> Any:
+    from kurrentdbclient import StreamState as KState
+
+    if isinstance(expected, int):
+        return expected
+    return {
+        StreamState.ANY: KState.ANY,
+        StreamState.NO_STREAM: KState.NO_STREAM,
+        StreamState.EXISTS: KState.EXISTS,
+    }[expected]
+
+
+def _from_kdb_version(version: object) -> int | StreamState | None:
+    if isinstance(version, int) and not isinstance(version, bool):
+        return version if version >= 0 else NO_STREAM
+    if isinstance(version, StreamState) or version is None:
+        return version
+    name = getattr(version, "name", "")
+    return {"ANY": ANY, "NO_STREAM": NO_STREAM, "EXISTS": StreamState.EXISTS}.get(name)
+
+
+def _positive(value: float | None, what: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"{what}: expected a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def _with_keep_alive(url: str, interval: float | None, timeout: float | None) -> str:
+    given = {k.lower() for k, _ in parse_qsl(urlsplit(url).query)}
+    for key, value in (("keepaliveinterval", interval), ("keepalivetimeout", timeout)):
+        if value is not None and key in given:
+            raise ValueError(
+                f"connection_string: {key} is set both in the URL and as an argument; keep one"
+            )
+    extra = {}
+    if interval is not None:
+        extra["KeepAliveInterval"] = str(round(interval * 1000))
+    if timeout is not None:
+        extra["KeepAliveTimeout"] = str(round(timeout * 1000))
+    if not extra:
+        return url
+    return url + ("&" if "?" in url else "?") + urlencode(extra)
+
+
+def _close_quietly(inner: Any) -> None:
+    with contextlib.suppress(Exception):  # best effort; nothing useful to report at exit
+        inner.close()

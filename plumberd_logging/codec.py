@@ -1,0 +1,229 @@
+"""The C#-compatible codec: one event in, ``(id, type, data, metadata)`` bytes out.
+
+Every entry point (client, writer, handler, structlog processor, ``@emits``, ``CommandBus``)
+encodes through here, so all of them write what C# MicroPlumberd reads (wire-format.md E1-E6):
+
+    >>> from decimal import Decimal
+    >>> class Paid(Event):
+    ...     order_id: str
+    ...     total: Decimal
+    >>> enc = encode(Paid(order_id="o-1", total=Decimal("20.00")))
+    >>> enc.type, enc.data.decode()[-30:]
+    ('Paid', '"OrderId":"o-1","Total":20.00}')
+
+Errors are :class:`~plumberd_logging.errors.InvalidEvent` naming the field path, e.g.
+``OrderPlaced.items[1].unit_price: Decimal NaN is not valid JSON``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Final, NamedTuple
+from uuid import UUID, uuid4
+
+from plumberd_logging._values import DECIMAL_MARK, NaiveDatetimes, ValueConverter
+from plumberd_logging.context import CorrelationContext, current_context
+from plumberd_logging.errors import InvalidEvent
+from plumberd_logging.events import event_type_of
+from plumberd_logging.metadata import Metadata, RootCorrelation, build_metadata, custom_metadata
+
+__all__ = ["CONTENT_TYPE", "Codec", "EncodedEvent", "encode"]
+
+CONTENT_TYPE: Final = "application/json"
+
+
+class _Capture:
+    """Sentinel: read the correlation context at the time of the call."""
+
+    def __repr__(self) -> str:
+        return "CAPTURE"
+
+
+CAPTURE: Final = _Capture()
+
+_MARK_PREFIX = json.dumps(DECIMAL_MARK, ensure_ascii=False)[:-1]  # '"\u0000<nonce>:'
+_DECIMAL_RE = re.compile(re.escape(_MARK_PREFIX) + r'([^"]*)"')
+_JSON = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False
+)
+
+
+class EncodedEvent(NamedTuple):
+    """An event ready to append: the EventStore event id, type, and UTF-8 JSON bytes."""
+
+    id: UUID
+    type: str
+    data: bytes
+    metadata: bytes
+
+
+class Codec:
+    """Encodes events; the options cover the few places where C# applications differ.
+
+    ``naive_datetimes``: ``"reject"`` (default) or ``"utc"`` to write naive values as UTC.
+    ``string_enums``: write string-valued enums as their value (only for C# enums that carry a
+    ``JsonStringEnumConverter``); by default they are rejected, C# reads enums as integers.
+    ``root_correlation``: for events written outside any correlation context, ``"event_id"``
+    (default, py-micro-plumberd parity: both ids are the event's own) or ``"omit"`` (C# parity).
+    ``client_host_name``: add ``ClientHostName`` to metadata (default True, as py-micro-plumberd).
+    """
+
+    def __init__(
+        self,
+        *,
+        naive_datetimes: NaiveDatetimes = "reject",
+        string_enums: bool = False,
+        root_correlation: RootCorrelation = "event_id",
+        client_host_name: bool = True,
+    ) -> None:
+        if root_correlation not in ("event_id", "omit"):
+            raise ValueError(
+                f"root_correlation: expected 'event_id' or 'omit', got {root_correlation!r}"
+            )
+        self._values = ValueConverter(naive_datetimes=naive_datetimes, string_enums=string_enums)
+        self.root_correlation: RootCorrelation = root_correlation
+        self.client_host_name = bool(client_host_name)
+
+    def encode(
+        self,
+        event: object,
+        metadata: Metadata | Mapping[str, Any] | None = None,
+        *,
+        event_type: str | None = None,
+        event_id: UUID | str | None = None,
+        created: float | datetime | None = None,
+        context: CorrelationContext | _Capture | None = CAPTURE,
+    ) -> EncodedEvent:
+        """Encode ``event`` (an ``Event``, dataclass, pydantic model or object with fields).
+
+        A ``Mapping`` is accepted as the body when ``event_type`` is given; its keys are written
+        exactly as given (spell them as the C# properties). ``created`` is the capture time
+        (default now); ``context`` the correlation context captured with the event (default:
+        the one active now).
+        """
+        if isinstance(event, Mapping):
+            if event_type is None:
+                raise InvalidEvent("a dict body needs event_type=... (the C# type name)", "event")
+            name = _checked_type(event_type)
+            body = self._values.convert(event)
+            eid = _event_id(body.get("Id"), event_id, name)
+            body = {"Id": str(eid), **body}
+        else:
+            name = _checked_type(event_type if event_type is not None else event_type_of(event))
+            where = type(event).__name__
+            if isinstance(event, str | bytes | int | float | list | tuple) or event is None:
+                raise InvalidEvent(
+                    f"expected an event object, got {where}; pass an Event, a dataclass, or a "
+                    "dict with event_type=...",
+                    name,
+                )
+            try:
+                body = self._values.object_fields(event)
+            except InvalidEvent as exc:
+                raise InvalidEvent(exc.reason, where + exc.path) from None
+            eid = _event_id(getattr(event, "id", None), event_id, where)
+            if "Id" in body:
+                body["Id"] = str(eid)
+        ctx = current_context() if context is CAPTURE else context
+        assert not isinstance(ctx, _Capture)
+        meta = build_metadata(
+            eid,
+            custom_metadata(metadata),
+            created=created,
+            context=ctx,
+            root_correlation=self.root_correlation,
+            client_host_name=self.client_host_name,
+        )
+        return EncodedEvent(eid, name, self.dumps(body, name), self.dumps(meta, "Metadata"))
+
+    def dumps(self, value: Any, where: str) -> bytes:
+        """Compact UTF-8 JSON of an already converted value (Decimals unquoted)."""
+        text = _JSON.encode(value)
+        if _MARK_PREFIX in text:
+            text = _DECIMAL_RE.sub(r"\1", text)
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidEvent(
+                "a string with a lone surrogate is not valid UTF-8", where + _surrogate_path(value)
+            ) from None
+
+    def convert(self, value: Any) -> Any:
+        """The JSON-ready form of one value under this codec's rules."""
+        return self._values.convert(value)
+
+
+_DEFAULT = Codec()
+
+
+def encode(
+    event: object,
+    metadata: Metadata | Mapping[str, Any] | None = None,
+    *,
+    event_type: str | None = None,
+    event_id: UUID | str | None = None,
+    created: float | datetime | None = None,
+    context: CorrelationContext | _Capture | None = CAPTURE,
+) -> EncodedEvent:
+    """Encode with the default :class:`Codec` (see :meth:`Codec.encode`)."""
+    return _DEFAULT.encode(
+        event, metadata, event_type=event_type, event_id=event_id, created=created, context=context
+    )
+
+
+def _checked_type(name: object) -> str:
+    if not isinstance(name, str) or not name or name != name.strip():
+        raise InvalidEvent(f"expected a non-empty C# type name, got {name!r}", "event_type")
+    return name
+
+
+def _event_id(own: object, given: object, where: str) -> UUID:
+    """The event id: the event's own ``id``, else ``given``, else a new UUID4 (E3)."""
+    eid = _as_event_id(own, where) if own is not None else None
+    if given is not None:
+        other = _as_event_id(given, where)
+        if eid is not None and other != eid:
+            raise InvalidEvent(f"event_id={other} differs from the event's own id {eid}", where)
+        eid = other
+    return eid if eid is not None else uuid4()
+
+
+def _as_event_id(value: object, where: str) -> UUID:
+    if isinstance(value, str):
+        try:
+            value = UUID(value)
+        except ValueError:
+            pass
+    if not isinstance(value, UUID):
+        raise InvalidEvent(f"expected a UUID, got {value!r}", f"{where}.id")
+    if value.int == 0:
+        raise InvalidEvent("the nil GUID is not a valid event id", f"{where}.id")
+    return value
+
+
+def _surrogate_path(value: Any, path: str = "") -> str:
+    """Where in a converted value the first string with a lone surrogate is (by wire names)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return ""
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, item in items:
+        bad = _surrogate_path(key, f"{path}[key {key!r}]") if isinstance(key, str) else ""
+        bad = bad or _surrogate_path(
+            item, f"{path}.{key}" if isinstance(key, str) else f"{path}[{key}]"
+        )
+        if bad:
+            return bad
+    return ""

@@ -1,0 +1,99 @@
+"""The exceptions plumberd-logging raises.
+
+Everything the library raises on purpose derives from :class:`PlumberdError`, so one ``except``
+clause catches it all; the subclasses say what went wrong in terms a caller can act on. The
+transport's own exceptions (``kurrentdbclient``) never escape: they are wrapped, and the original
+is kept as ``__cause__``.
+
+    try:
+        client.append_to_stream(stream, event, expected_position=3)
+    except WrongExpectedVersion as exc:
+        print(exc.stream, exc.expected, exc.actual)
+    except Unavailable:
+        ...  # the server could not be reached; the append may be retried with the same event
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AccessDenied",
+    "EventTooLarge",
+    "InvalidEvent",
+    "PlumberdError",
+    "QueueFull",
+    "StreamDeleted",
+    "StreamNotFound",
+    "TransientError",
+    "Unavailable",
+    "WriterClosed",
+    "WrongExpectedVersion",
+]
+
+
+class PlumberdError(Exception):
+    """Base class of every error raised by plumberd-logging."""
+
+
+class InvalidEvent(PlumberdError, ValueError):
+    """An event, a value inside it, or its metadata cannot be written in the C#-compatible format.
+
+    ``path`` names the offending field, e.g. ``OrderPlaced.items[1].unit_price``.
+    """
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+        self.reason = message
+
+
+class TransientError(PlumberdError):
+    """A failure that may succeed when retried with the same event ids."""
+
+
+class Unavailable(TransientError):
+    """The server could not be reached, or did not answer in time."""
+
+
+class WrongExpectedVersion(PlumberdError):
+    """The stream was not at the expected position (optimistic concurrency check failed)."""
+
+    def __init__(self, stream: str, expected: object, actual: object) -> None:
+        super().__init__(
+            f"stream {stream!r} is at {_describe_version(actual)}, "
+            f"expected {_describe_version(expected)}"
+        )
+        self.stream = stream
+        self.expected = expected
+        self.actual = actual
+
+
+class EventTooLarge(PlumberdError):
+    """An append exceeded the server's maximum append size (1 MiB by default)."""
+
+
+class StreamDeleted(PlumberdError):
+    """The stream was deleted (tombstoned); it cannot be written again."""
+
+
+class StreamNotFound(PlumberdError, LookupError):
+    """The stream does not exist (or was soft-deleted)."""
+
+
+class AccessDenied(PlumberdError):
+    """The server refused the credentials, or the user may not perform the operation."""
+
+
+class QueueFull(PlumberdError):
+    """The writer's bounded queue stayed full for the whole blocking timeout."""
+
+
+class WriterClosed(PlumberdError):
+    """An event was submitted to a writer that is already closed."""
+
+
+def _describe_version(version: object) -> str:
+    if version is None:
+        return "no stream"
+    if isinstance(version, int):
+        return f"revision {version}"
+    return str(version)
