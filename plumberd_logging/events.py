@@ -77,20 +77,36 @@ def field(
     return dataclasses.field(default=default, default_factory=default_factory, metadata=metadata)
 
 
+def _checked_event_type(cls: type, event_type: str | None) -> str:
+    if event_type is None:
+        return cls.__name__
+    if (
+        not isinstance(event_type, str)
+        or not event_type.strip()
+        or event_type != event_type.strip()
+    ):
+        raise ValueError(
+            f"{cls.__name__}(event_type=...): expected a non-empty C# type name without "
+            f"surrounding spaces, got {event_type!r}"
+        )
+    return event_type
+
+
+def _as_uuid(value: object) -> UUID:
+    """Accept a UUID or its string form (any case, with or without braces)."""
+    if isinstance(value, UUID):
+        return value
+    if isinstance(value, str):
+        try:
+            return UUID(value)
+        except ValueError:
+            pass
+    raise ValueError(f"Event.id: expected a UUID or a GUID string, got {value!r}")
+
+
 @dataclass_transform(kw_only_default=True, field_specifiers=(field, dataclasses.field))
-@dataclasses.dataclass(kw_only=True, eq=False, repr=False)
-class Event:
-    """Base class of events; subclasses are keyword-only dataclasses unless they have ``__init__``.
-
-    >>> class RecordingFinished(Event):
-    ...     recording_id: str
-    ...     duration: float
-    >>> e = RecordingFinished(recording_id="rec-1", duration=1.5)
-    >>> e.recording_id, isinstance(e.id, UUID)
-    ('rec-1', True)
-    """
-
-    id: UUID = dataclasses.field(default_factory=uuid4)
+class _EventBase:
+    """Makes every subclass a keyword-only dataclass and reads the class keywords."""
 
     #: The C# type name written as the EventStore event type (default: the class name).
     __event_type__: ClassVar[str] = "Event"
@@ -131,6 +147,20 @@ class Event:
         # keeps it (dataclasses never overwrite a method the class defines).
         dataclasses.dataclass(kw_only=True, eq=False, repr=False)(cls)
 
+
+class Event(_EventBase):
+    """Base class of events; subclasses are keyword-only dataclasses unless they have ``__init__``.
+
+    >>> class RecordingFinished(Event):
+    ...     recording_id: str
+    ...     duration: float
+    >>> e = RecordingFinished(recording_id="rec-1", duration=1.5)
+    >>> e.recording_id, isinstance(e.id, UUID)
+    ('rec-1', True)
+    """
+
+    id: UUID = field(default_factory=uuid4)
+
     def __post_init__(self) -> None:
         given: object = self.id  # a GUID string is accepted too
         if not isinstance(given, UUID):
@@ -152,30 +182,3 @@ def event_type_of(event: object) -> str:
     """The EventStore event type: the class's ``__event_type__``, else the class name."""
     name = getattr(type(event), "__event_type__", None)
     return name if isinstance(name, str) else type(event).__name__
-
-
-def _checked_event_type(cls: type, event_type: str | None) -> str:
-    if event_type is None:
-        return cls.__name__
-    if (
-        not isinstance(event_type, str)
-        or not event_type.strip()
-        or event_type != event_type.strip()
-    ):
-        raise ValueError(
-            f"{cls.__name__}(event_type=...): expected a non-empty C# type name without "
-            f"surrounding spaces, got {event_type!r}"
-        )
-    return event_type
-
-
-def _as_uuid(value: object) -> UUID:
-    """Accept a UUID or its string form (any case, with or without braces)."""
-    if isinstance(value, UUID):
-        return value
-    if isinstance(value, str):
-        try:
-            return UUID(value)
-        except ValueError:
-            pass
-    raise ValueError(f"Event.id: expected a UUID or a GUID string, got {value!r}")
