@@ -1,0 +1,831 @@
+"""gRPC servicers speaking EventStoreDB/KurrentDB's protocol over a :class:`Database`.
+
+Uses kurrentdbclient's own generated protobuf modules (a second copy of these protos cannot be
+loaded in one process) and answers exactly as KurrentDB's ``Streams``, ``Gossip`` and v2
+``StreamsService`` do, including their three error channels: a oneof in ``AppendResp``, a
+``Status`` with an ``Any`` detail in ``BatchAppendResp``, and gRPC statuses (with the trailers
+KurrentDB sets, and ``grpc-status-details-bin`` rich details for the v2 API).
+
+This module imports grpc; :mod:`plumberd_logging.testing` loads it only when a server starts.
+Use :func:`build_handlers` to serve a :class:`~plumberd_logging.testing._runtime.NodeRuntime`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Literal
+from uuid import UUID, uuid4
+
+import grpc
+from google.protobuf import any_pb2, json_format, struct_pb2
+from google.rpc import status_pb2 as rich_status_pb2
+from grpc_status import rpc_status
+from kurrentdbclient.protos.google.rpc import code_pb2
+from kurrentdbclient.protos.v1 import gossip_pb2, shared_pb2, status_pb2, streams_pb2
+from kurrentdbclient.protos.v2.streams import errors_pb2 as v2_errors_pb2
+from kurrentdbclient.protos.v2.streams import streams_pb2 as v2_streams_pb2
+
+from plumberd_logging.testing._database import (
+    ANY,
+    NO_STREAM,
+    STREAM_EXISTS,
+    EventFilter,
+    ProposedEvent,
+    StoredEvent,
+    StreamDeleted,
+    StreamNotFound,
+    WrongExpectedVersion,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from google.protobuf.message import Message
+
+    from plumberd_logging.testing._runtime import NodeRuntime
+
+__all__ = ["build_handlers"]
+
+_JSON = "application/json"
+_OCTET_STREAM = "application/octet-stream"
+_ULONG_MAX = 2**64 - 1
+_HANDLER_ERROR = "Exception was thrown by handler."
+
+
+class _BadRequest(Exception):
+    """A proposed event the server would refuse (a .NET ArgumentException on a real server)."""
+
+
+def _uuid_from_proto(value: shared_pb2.UUID) -> UUID:
+    if value.WhichOneof("value") == "structured":
+        most = value.structured.most_significant_bits & 0xFFFF_FFFF_FFFF_FFFF
+        least = value.structured.least_significant_bits & 0xFFFF_FFFF_FFFF_FFFF
+        return UUID(int=(most << 64) | least)
+    return UUID(value.string)
+
+
+def _uuid_to_proto(value: UUID, *, structured: bool) -> shared_pb2.UUID:
+    if not structured:
+        return shared_pb2.UUID(string=str(value))
+
+    def signed(bits: int) -> int:
+        return bits - (1 << 64) if bits >= 1 << 63 else bits
+
+    return shared_pb2.UUID(
+        structured=shared_pb2.UUID.Structured(
+            most_significant_bits=signed(value.int >> 64),
+            least_significant_bits=signed(value.int & 0xFFFF_FFFF_FFFF_FFFF),
+        )
+    )
+
+
+def _size_on_disk(event: ProposedEvent) -> int:
+    """KurrentDB's ``Event.SizeOnDisk``: data + metadata + the type in UTF-16 code units * 2."""
+    return len(event.data) + len(event.metadata) + len(event.type.encode("utf-16-le"))
+
+
+def _proposed(
+    event_id: shared_pb2.UUID, metadata: Any, custom_metadata: bytes, data: bytes
+) -> ProposedEvent:
+    """Turn a v1 proposed message into a :class:`ProposedEvent`, validated as the server does."""
+    try:
+        parsed_id = _uuid_from_proto(event_id)
+    except ValueError as e:
+        raise _BadRequest(f"Invalid event id: {e}") from None
+    if parsed_id.int == 0:
+        raise _BadRequest("Empty eventId provided. (Parameter 'eventId')")
+    event_type: str = metadata["type"]
+    if not event_type:
+        raise _BadRequest("Empty eventType provided. (Parameter 'eventType')")
+    return ProposedEvent(
+        type=event_type,
+        data=data,
+        metadata=custom_metadata,
+        content_type=metadata["content-type"],
+        id=parsed_id,
+    )
+
+
+def _missing_metadata(metadata: Any) -> str | None:
+    for key in ("type", "content-type"):
+        if key not in metadata:
+            return key
+    return None
+
+
+class _Servicer:
+    """Shared plumbing: call counting, fault application, KurrentDB-shaped aborts."""
+
+    def __init__(self, node: NodeRuntime) -> None:
+        self._node = node
+        self._db = node.database
+
+    def _arrive(self, rpc: str, context: grpc.ServicerContext) -> None:
+        """Count the call and apply the faults that act on arrival."""
+        self._node.calls.record(rpc)
+        self._apply_faults(rpc, context, after_commit=False)
+
+    def _apply_faults(self, rpc: str, context: grpc.ServicerContext, *, after_commit: bool) -> None:
+        def gave_up() -> bool:
+            return self._node.stopping.is_set() or not context.is_active()
+
+        for fault in self._node.faults.take(rpc, after_commit=after_commit):
+            if fault.kind == "fail":
+                context.abort(grpc.StatusCode[fault.code], fault.details)
+            waited = (
+                fault.wait_delay(gave_up) if fault.kind == "delay" else fault.wait_held(gave_up)
+            )
+            if not waited:
+                context.abort(grpc.StatusCode.CANCELLED, "call abandoned while held by a fault")
+
+    @staticmethod
+    def _abort(
+        context: grpc.ServicerContext,
+        code: grpc.StatusCode,
+        details: str,
+        trailers: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        if trailers:
+            context.set_trailing_metadata(tuple(trailers))
+        context.abort(code, details)
+
+    def _abort_stream_deleted(self, context: grpc.ServicerContext, stream: str) -> None:
+        self._abort(
+            context,
+            grpc.StatusCode.FAILED_PRECONDITION,
+            f"Event stream '{stream}' is deleted.",
+            (("exception", "stream-deleted"), ("stream-name", stream)),
+        )
+
+    def _abort_size_exceeded(self, context: grpc.ServicerContext) -> None:
+        limit = self._node.max_append_size
+        self._abort(
+            context,
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"Maximum Append Size of {limit} Exceeded.",
+            (("exception", "maximum-append-size-exceeded"), ("maximum-append-size", str(limit))),
+        )
+
+    def _abort_missing_metadata(self, context: grpc.ServicerContext, key: str) -> None:
+        self._abort(
+            context,
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"Required Metadata Property '{key}' is missing",
+            (
+                ("exception", "missing-required-metadata-property"),
+                ("required-metadata-properties", "type,content-type"),
+            ),
+        )
+
+
+def _expected_v1(options: Any) -> int:
+    """The expected version of v1 Append/Delete/Tombstone options, as KurrentDB's integers."""
+    which = options.WhichOneof("expected_stream_revision")
+    if which == "revision":
+        revision: int = options.revision
+        return revision
+    return {"no_stream": NO_STREAM, "any": ANY, "stream_exists": STREAM_EXISTS}.get(
+        which or "any", ANY
+    )
+
+
+class StreamsServicer(_Servicer):
+    """``event_store.client.streams.Streams``: Read, Append, BatchAppend, Delete, Tombstone."""
+
+    # -- Read ----------------------------------------------------------------------------------
+
+    def read(
+        self, request: streams_pb2.ReadReq, context: grpc.ServicerContext
+    ) -> Iterator[streams_pb2.ReadResp]:
+        """Read a stream or ``$all`` (catch-up subscriptions are not served yet)."""
+        self._arrive("Read", context)
+        options = request.options
+        if options.WhichOneof("count_option") == "subscription":
+            context.abort(
+                grpc.StatusCode.UNIMPLEMENTED,
+                "plumberd_logging.testing does not serve catch-up subscriptions yet",
+            )
+        structured = options.uuid_option.WhichOneof("content") == "structured"
+        backwards = options.read_direction == streams_pb2.ReadReq.Options.Backwards
+        limit = options.count
+        if options.WhichOneof("stream_option") == "stream":
+            stream = options.stream.stream_identifier.stream_name.decode("utf-8")
+            try:
+                events = self._read_stream(options.stream, backwards=backwards, limit=limit)
+            except StreamNotFound:
+                self._apply_faults("Read", context, after_commit=True)
+                yield streams_pb2.ReadResp(
+                    stream_not_found=streams_pb2.ReadResp.StreamNotFound(
+                        stream_identifier=shared_pb2.StreamIdentifier(
+                            stream_name=stream.encode("utf-8")
+                        )
+                    )
+                )
+                return
+            except StreamDeleted:
+                self._abort_stream_deleted(context, stream)
+        else:
+            events = self._read_all(options, backwards=backwards, limit=limit, context=context)
+        self._apply_faults("Read", context, after_commit=True)
+        for event in events:
+            if not context.is_active():
+                return
+            yield _read_resp(event, structured=structured)
+
+    def _read_stream(
+        self, options: streams_pb2.ReadReq.Options.StreamOptions, *, backwards: bool, limit: int
+    ) -> list[StoredEvent]:
+        stream = options.stream_identifier.stream_name.decode("utf-8")
+        which = options.WhichOneof("revision_option")
+        if which == "end" and not backwards:  # forwards from the end: nothing to read
+            self._db.read_stream(stream, limit=0)
+            return []
+        from_revision = options.revision if which == "revision" else None
+        return self._db.read_stream(
+            stream, from_revision=from_revision, backwards=backwards, limit=limit
+        )
+
+    def _read_all(
+        self,
+        options: streams_pb2.ReadReq.Options,
+        *,
+        backwards: bool,
+        limit: int,
+        context: grpc.ServicerContext,
+    ) -> list[StoredEvent]:
+        which = options.all.WhichOneof("all_option")
+        from_position: int | None = None
+        if which == "position":
+            from_position = options.all.position.commit_position
+        elif which == "end" and not backwards:
+            return []
+        event_filter: EventFilter | None = None
+        if options.WhichOneof("filter_option") == "filter":
+            event_filter = self._event_filter(options.filter, context)
+        return self._db.read_all(
+            from_position=from_position,
+            backwards=backwards,
+            limit=limit,
+            event_filter=event_filter,
+        )
+
+    @staticmethod
+    def _event_filter(
+        options: streams_pb2.ReadReq.Options.FilterOptions, context: grpc.ServicerContext
+    ) -> EventFilter:
+        on: Literal["stream", "type"] = (
+            "stream" if options.WhichOneof("filter") == "stream_identifier" else "type"
+        )
+        expression = options.stream_identifier if on == "stream" else options.event_type
+        try:
+            if expression.regex:
+                return EventFilter(on, regex=expression.regex)
+            return EventFilter(on, prefixes=tuple(expression.prefix))
+        except (ValueError, TypeError) as e:  # re.error is a ValueError
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid filter: {e}")
+
+    # -- Append --------------------------------------------------------------------------------
+
+    def append(
+        self, request_iterator: Iterator[streams_pb2.AppendReq], context: grpc.ServicerContext
+    ) -> streams_pb2.AppendResp:
+        """The client-streaming append: one ``options`` message, then one per event."""
+        self._arrive("Append", context)
+        first = next(request_iterator, None)
+        if first is None or first.WhichOneof("content") != "options":
+            context.abort(grpc.StatusCode.UNKNOWN, _HANDLER_ERROR)
+        options = first.options
+        stream = options.stream_identifier.stream_name.decode("utf-8")
+        expected = _expected_v1(options)
+        events: list[ProposedEvent] = []
+        size = 0
+        for request in request_iterator:
+            if request.WhichOneof("content") != "proposed_message":
+                context.abort(grpc.StatusCode.UNKNOWN, _HANDLER_ERROR)
+            message = request.proposed_message
+            missing = _missing_metadata(message.metadata)
+            if missing is not None:
+                self._abort_missing_metadata(context, missing)
+            try:
+                event = _proposed(
+                    message.id, message.metadata, message.custom_metadata, message.data
+                )
+            except _BadRequest:
+                context.abort(grpc.StatusCode.UNKNOWN, _HANDLER_ERROR)
+            size += _size_on_disk(event)
+            if size > self._node.max_append_size:
+                self._abort_size_exceeded(context)
+            events.append(event)
+        response = self._append_v1(stream, expected, events, options, context)
+        self._apply_faults("Append", context, after_commit=True)
+        return response
+
+    def _append_v1(
+        self,
+        stream: str,
+        expected: int,
+        events: list[ProposedEvent],
+        options: streams_pb2.AppendReq.Options,
+        context: grpc.ServicerContext,
+    ) -> streams_pb2.AppendResp:
+        try:
+            result = self._db.append(stream, events, expected)
+        except StreamDeleted:
+            self._apply_faults("Append", context, after_commit=True)
+            self._abort_stream_deleted(context, stream)
+            raise  # unreachable: abort raises
+        except WrongExpectedVersion as e:
+            return streams_pb2.AppendResp(
+                wrong_expected_version=_append_wrong_version(options, expected, e.actual)
+            )
+        success = streams_pb2.AppendResp.Success()
+        if result.current_revision < 0:
+            success.no_stream.SetInParent()
+        else:
+            success.current_revision = result.current_revision
+        if result.position is None:
+            success.no_position.SetInParent()
+        else:
+            success.position.commit_position = result.position
+            success.position.prepare_position = result.position
+        return streams_pb2.AppendResp(success=success)
+
+    # -- BatchAppend ---------------------------------------------------------------------------
+
+    def batch_append(
+        self, request_iterator: Iterator[streams_pb2.BatchAppendReq], context: grpc.ServicerContext
+    ) -> Iterator[streams_pb2.BatchAppendResp]:
+        """The bidi batch append: requests grouped by correlation id, one answer each."""
+        self._arrive("BatchAppend", context)
+        pending: dict[bytes, _PendingBatch] = {}
+        for request in request_iterator:
+            correlation = request.correlation_id.SerializeToString()
+            if request.HasField("options") and correlation not in pending:
+                pending[correlation] = _PendingBatch(request)
+            batch = pending.get(correlation)
+            if batch is None:
+                continue
+            error = batch.add(request.proposed_messages, self._node.max_append_size)
+            if error is not None:
+                del pending[correlation]
+                self._apply_faults("BatchAppend", context, after_commit=True)
+                yield batch.response(error=error)
+                continue
+            if not request.is_final:
+                continue
+            del pending[correlation]
+            response = self._commit_batch(batch)
+            self._apply_faults("BatchAppend", context, after_commit=True)
+            yield response
+
+    def _commit_batch(self, batch: _PendingBatch) -> streams_pb2.BatchAppendResp:
+        try:
+            result = self._db.append(batch.stream, batch.events, batch.expected)
+        except StreamDeleted:
+            return batch.response(
+                error=_batch_status(
+                    code_pb2.NOT_FOUND,
+                    "StreamDeleted",
+                    shared_pb2.StreamDeleted(stream_identifier=batch.stream_identifier),
+                )
+            )
+        except WrongExpectedVersion as e:
+            return batch.response(error=_wrong_version_status(batch.expected, e.actual))
+        success = streams_pb2.BatchAppendResp.Success()
+        if result.current_revision < 0:
+            success.no_stream.SetInParent()
+        else:
+            success.current_revision = result.current_revision
+        if result.position is None:
+            success.no_position.SetInParent()
+        else:
+            success.position.commit_position = result.position
+            success.position.prepare_position = result.position
+        return batch.response(success=success)
+
+    # -- Delete and Tombstone ------------------------------------------------------------------
+
+    def delete(
+        self, request: streams_pb2.DeleteReq, context: grpc.ServicerContext
+    ) -> streams_pb2.DeleteResp:
+        """Soft delete."""
+        self._arrive("Delete", context)
+        position = self._delete("Delete", request.options, context, self._db.delete)
+        response = streams_pb2.DeleteResp()
+        response.position.commit_position = position
+        response.position.prepare_position = position
+        return response
+
+    def tombstone(
+        self, request: streams_pb2.TombstoneReq, context: grpc.ServicerContext
+    ) -> streams_pb2.TombstoneResp:
+        """Hard delete."""
+        self._arrive("Tombstone", context)
+        position = self._delete("Tombstone", request.options, context, self._db.tombstone)
+        response = streams_pb2.TombstoneResp()
+        response.position.commit_position = position
+        response.position.prepare_position = position
+        return response
+
+    def _delete(
+        self,
+        rpc: str,
+        options: Any,
+        context: grpc.ServicerContext,
+        operation: Callable[[str, int], int],
+    ) -> int:
+        stream = options.stream_identifier.stream_name.decode("utf-8")
+        expected = _expected_v1(options)
+        try:
+            position = operation(stream, expected)
+        except StreamDeleted:
+            self._apply_faults(rpc, context, after_commit=True)
+            self._abort_stream_deleted(context, stream)
+            raise  # unreachable: abort raises
+        except WrongExpectedVersion as e:
+            self._apply_faults(rpc, context, after_commit=True)
+            self._abort(
+                context,
+                grpc.StatusCode.FAILED_PRECONDITION,
+                # KurrentDB says "Delete" for tombstones too.
+                f"Delete failed due to WrongExpectedVersion. Stream: {stream}, "
+                f"Expected version: {expected}, Actual version: {e.actual}",
+                (
+                    ("exception", "wrong-expected-version"),
+                    ("stream-name", stream),
+                    ("expected-version", str(expected)),
+                    ("actual-version", str(e.actual)),
+                ),
+            )
+            raise  # unreachable: abort raises
+        self._apply_faults(rpc, context, after_commit=True)
+        return position
+
+
+class _PendingBatch:
+    """One BatchAppend write being assembled from requests sharing a correlation id."""
+
+    def __init__(self, first: streams_pb2.BatchAppendReq) -> None:
+        options = first.options
+        self.correlation_id = first.correlation_id
+        self.stream_identifier = options.stream_identifier
+        self.stream = options.stream_identifier.stream_name.decode("utf-8")
+        which = options.WhichOneof("expected_stream_position")
+        if which == "stream_position":
+            self.expected: int = options.stream_position
+        else:
+            self.expected = {"no_stream": NO_STREAM, "stream_exists": STREAM_EXISTS}.get(
+                which or "any", ANY
+            )
+        self.events: list[ProposedEvent] = []
+        self.size = 0
+
+    def add(
+        self,
+        messages: Sequence[streams_pb2.BatchAppendReq.ProposedMessage],
+        max_append_size: int,
+    ) -> status_pb2.Status | None:
+        """Add proposed messages; returns the error status to answer with, if any."""
+        for message in messages:
+            missing = _missing_metadata(message.metadata)
+            if missing is not None:
+                return _batch_status(
+                    code_pb2.INVALID_ARGUMENT,
+                    "BadRequest",
+                    shared_pb2.BadRequest(
+                        message=f"Required Metadata Property '{missing}' is missing"
+                    ),
+                )
+            try:
+                event = _proposed(
+                    message.id, message.metadata, message.custom_metadata, message.data
+                )
+            except _BadRequest as e:
+                return _batch_status(
+                    code_pb2.INVALID_ARGUMENT, "BadRequest", shared_pb2.BadRequest(message=str(e))
+                )
+            self.size += _size_on_disk(event)
+            self.events.append(event)
+        if self.size > max_append_size:
+            return _batch_status(
+                code_pb2.INVALID_ARGUMENT,
+                "MaximumAppendSizeExceeded",
+                shared_pb2.MaximumAppendSizeExceeded(maxAppendSize=max_append_size),
+            )
+        return None
+
+    def response(
+        self,
+        *,
+        success: streams_pb2.BatchAppendResp.Success | None = None,
+        error: status_pb2.Status | None = None,
+    ) -> streams_pb2.BatchAppendResp:
+        return streams_pb2.BatchAppendResp(
+            correlation_id=self.correlation_id,
+            stream_identifier=self.stream_identifier,
+            success=success,
+            error=error,
+        )
+
+
+def _batch_status(code: int, message: str, detail: Message) -> status_pb2.Status:
+    packed = any_pb2.Any()
+    packed.Pack(detail)
+    return status_pb2.Status(code=code, message=message, details=packed)  # type: ignore[arg-type]
+
+
+def _wrong_version_status(expected: int, actual: int) -> status_pb2.Status:
+    detail = shared_pb2.WrongExpectedVersion()
+    if actual < 0:
+        detail.current_no_stream.SetInParent()
+    else:
+        detail.current_stream_revision = actual
+    if expected == ANY:
+        detail.expected_any.SetInParent()
+    elif expected == NO_STREAM:
+        detail.expected_no_stream.SetInParent()
+    elif expected == STREAM_EXISTS:
+        detail.expected_stream_exists.SetInParent()
+    else:
+        detail.expected_stream_position = expected
+    # KurrentDB answers a wrong expected version in BatchAppend with ALREADY_EXISTS.
+    return _batch_status(code_pb2.ALREADY_EXISTS, "WrongExpectedVersion", detail)
+
+
+def _append_wrong_version(
+    options: streams_pb2.AppendReq.Options, expected: int, actual: int
+) -> streams_pb2.AppendResp.WrongExpectedVersion:
+    """The ``AppendResp.wrong_expected_version`` oneof, with its 20.6 compatibility twins."""
+    wev = streams_pb2.AppendResp.WrongExpectedVersion()
+    which = options.WhichOneof("expected_stream_revision")
+    if which == "any":
+        wev.expected_any.SetInParent()
+        wev.any_20_6_0.SetInParent()
+    elif which == "stream_exists":
+        wev.expected_stream_exists.SetInParent()
+        wev.stream_exists_20_6_0.SetInParent()
+    elif which == "no_stream":
+        wev.expected_no_stream.SetInParent()
+        wev.expected_revision_20_6_0 = _ULONG_MAX
+    else:
+        wev.expected_revision = expected
+        wev.expected_revision_20_6_0 = expected
+    if actual < 0:
+        wev.current_no_stream.SetInParent()
+        wev.no_stream_20_6_0.SetInParent()
+    else:
+        wev.current_revision = actual
+        wev.current_revision_20_6_0 = actual
+    return wev
+
+
+def _read_resp(event: StoredEvent, *, structured: bool) -> streams_pb2.ReadResp:
+    recorded = streams_pb2.ReadResp.ReadEvent.RecordedEvent(
+        id=_uuid_to_proto(event.id, structured=structured),
+        stream_identifier=shared_pb2.StreamIdentifier(stream_name=event.stream.encode("utf-8")),
+        stream_revision=event.revision,
+        prepare_position=event.prepare_position,
+        commit_position=event.commit_position,
+        metadata={
+            "type": event.type,
+            "created": str(event.created_ticks),
+            "content-type": event.content_type,
+        },
+        custom_metadata=event.metadata,
+        data=event.data,
+    )
+    return streams_pb2.ReadResp(
+        event=streams_pb2.ReadResp.ReadEvent(event=recorded, commit_position=event.commit_position)
+    )
+
+
+class GossipServicer(_Servicer):
+    """``event_store.client.gossip.Gossip``: the cluster members (one, for a single node)."""
+
+    def read(
+        self, request: shared_pb2.Empty, context: grpc.ServicerContext
+    ) -> gossip_pb2.ClusterInfo:
+        """Describe the cluster; ``http_end_point`` is the gRPC address, as on KurrentDB."""
+        self._arrive("Gossip", context)
+        ticks = time.time_ns() // 100
+        info = gossip_pb2.ClusterInfo(
+            members=[
+                gossip_pb2.MemberInfo(
+                    instance_id=shared_pb2.UUID(string=str(member.instance_id)),
+                    time_stamp=ticks,
+                    state=gossip_pb2.MemberInfo.VNodeState.Value(member.state),
+                    is_alive=member.is_alive,
+                    http_end_point=gossip_pb2.EndPoint(address=member.host, port=member.port),
+                )
+                for member in self._node.members()
+            ]
+        )
+        self._apply_faults("Gossip", context, after_commit=True)
+        return info
+
+
+class V2StreamsServicer(_Servicer):
+    """``kurrentdb.protocol.v2.streams.StreamsService``: the atomic multi-stream AppendSession."""
+
+    def append_session(
+        self,
+        request_iterator: Iterator[v2_streams_pb2.AppendRequest],
+        context: grpc.ServicerContext,
+    ) -> v2_streams_pb2.AppendSessionResponse:
+        """Append to several streams at once: all or nothing, one expected revision each."""
+        self._arrive("AppendSession", context)
+        writes: list[tuple[str, int, list[ProposedEvent]]] = []
+        seen: set[str] = set()
+        total = 0
+        limit = self._node.max_append_size
+        for request in request_iterator:
+            if request.stream.casefold() in seen:  # KurrentDB compares stream names ignoring case
+                _abort_rich(
+                    context,
+                    grpc.StatusCode.ABORTED,
+                    f"Stream '{request.stream}' is already part of this append session. "
+                    "Appending to the same stream multiple times is currently not supported.",
+                    v2_errors_pb2.StreamAlreadyInAppendSessionErrorDetails(stream=request.stream),
+                )
+            seen.add(request.stream.casefold())
+            if not request.records:
+                context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f'Write to stream "{request.stream}" does not have any records',
+                )
+            events: list[ProposedEvent] = []
+            for record in request.records:
+                total += _record_size(record)
+                if total > limit:
+                    _abort_rich(
+                        context,
+                        grpc.StatusCode.ABORTED,
+                        f"The total size of the append transaction ({total} bytes) exceeds the "
+                        f"maximum allowed size of {limit} bytes by {total - limit} bytes",
+                        v2_errors_pb2.AppendTransactionSizeExceededErrorDetails(
+                            size=total, max_size=limit
+                        ),
+                    )
+                events.append(_record_event(record, context))
+            expected = request.expected_revision if request.HasField("expected_revision") else ANY
+            writes.append((request.stream, expected, events))
+        if not writes:
+            context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION, "An append session needs at least one request"
+            )
+        response = self._commit(writes, context)
+        self._apply_faults("AppendSession", context, after_commit=True)
+        return response
+
+    def _commit(
+        self, writes: list[tuple[str, int, list[ProposedEvent]]], context: grpc.ServicerContext
+    ) -> v2_streams_pb2.AppendSessionResponse:
+        try:
+            result = self._db.append_many(writes)
+        except StreamDeleted as e:
+            self._apply_faults("AppendSession", context, after_commit=True)
+            _abort_rich(
+                context,
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"Stream '{e.stream}' has been tombstoned. "
+                "It has been permanently removed from the system and cannot be restored.",
+                v2_errors_pb2.StreamTombstonedErrorDetails(stream=e.stream),
+            )
+        except WrongExpectedVersion as e:
+            self._apply_faults("AppendSession", context, after_commit=True)
+            _abort_rich(
+                context,
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"Append failed due to a revision conflict on stream '{e.stream}'. "
+                f"Expected revision: {e.expected}. Actual revision: {e.actual}.",
+                v2_errors_pb2.StreamRevisionConflictErrorDetails(
+                    stream=e.stream, expected_revision=e.expected, actual_revision=e.actual
+                ),
+            )
+        return v2_streams_pb2.AppendSessionResponse(
+            output=[
+                v2_streams_pb2.AppendResponse(
+                    stream=stream,
+                    stream_revision=result.revisions[stream],
+                    position=result.position,
+                )
+                for stream, _, _ in writes
+            ],
+            position=result.position,
+        )
+
+    def append_records(
+        self, request: v2_streams_pb2.AppendRecordsRequest, context: grpc.ServicerContext
+    ) -> v2_streams_pb2.AppendRecordsResponse:
+        """Not served: KurrentDB < 26.1 does not have it either."""
+        self._arrive("AppendRecords", context)
+        context.abort(
+            grpc.StatusCode.UNIMPLEMENTED,
+            "AppendRecords is not served by plumberd_logging.testing (KurrentDB >= 26.1 only)",
+        )
+
+
+def _record_size(record: v2_streams_pb2.AppendRecord) -> int:
+    """KurrentDB's v2 record size: data + properties (as a protobuf Struct) + schema name."""
+    properties = struct_pb2.Struct(fields=dict(record.properties))
+    return len(record.data) + properties.ByteSize() + len(record.schema.name.encode("utf-8"))
+
+
+def _record_event(
+    record: v2_streams_pb2.AppendRecord, context: grpc.ServicerContext
+) -> ProposedEvent:
+    try:
+        record_id = UUID(record.record_id) if record.HasField("record_id") else uuid4()
+    except ValueError:
+        context.abort(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f'Could not parse RecordId "{record.record_id}" to GUID',
+        )
+    metadata = b""
+    if record.properties:
+        properties = json_format.MessageToDict(struct_pb2.Struct(fields=dict(record.properties)))
+        metadata = json.dumps(properties, separators=(",", ":")).encode("utf-8")
+    is_json = record.schema.format == v2_streams_pb2.SCHEMA_FORMAT_JSON
+    return ProposedEvent(
+        type=record.schema.name,
+        data=record.data,
+        metadata=metadata,
+        content_type=_JSON if is_json else _OCTET_STREAM,
+        id=record_id,
+    )
+
+
+def _abort_rich(
+    context: grpc.ServicerContext, code: grpc.StatusCode, message: str, detail: Message
+) -> None:
+    """Abort with a ``google.rpc.Status`` carrying ``detail`` in ``grpc-status-details-bin``."""
+    packed = any_pb2.Any()
+    packed.Pack(detail)
+    status = rich_status_pb2.Status(code=code.value[0], message=message, details=[packed])
+    context.abort_with_status(rpc_status.to_status(status))
+
+
+def build_handlers(node: NodeRuntime) -> list[grpc.GenericRpcHandler]:
+    """The generic handlers serving ``node``: Streams, Gossip and the v2 StreamsService."""
+    streams = StreamsServicer(node)
+    gossip = GossipServicer(node)
+    v2 = V2StreamsServicer(node)
+    return [
+        grpc.method_handlers_generic_handler(
+            "event_store.client.streams.Streams",
+            {
+                "Read": grpc.unary_stream_rpc_method_handler(
+                    streams.read,
+                    request_deserializer=streams_pb2.ReadReq.FromString,
+                    response_serializer=streams_pb2.ReadResp.SerializeToString,
+                ),
+                "Append": grpc.stream_unary_rpc_method_handler(
+                    streams.append,
+                    request_deserializer=streams_pb2.AppendReq.FromString,
+                    response_serializer=streams_pb2.AppendResp.SerializeToString,
+                ),
+                "BatchAppend": grpc.stream_stream_rpc_method_handler(
+                    streams.batch_append,
+                    request_deserializer=streams_pb2.BatchAppendReq.FromString,
+                    response_serializer=streams_pb2.BatchAppendResp.SerializeToString,
+                ),
+                "Delete": grpc.unary_unary_rpc_method_handler(
+                    streams.delete,
+                    request_deserializer=streams_pb2.DeleteReq.FromString,
+                    response_serializer=streams_pb2.DeleteResp.SerializeToString,
+                ),
+                "Tombstone": grpc.unary_unary_rpc_method_handler(
+                    streams.tombstone,
+                    request_deserializer=streams_pb2.TombstoneReq.FromString,
+                    response_serializer=streams_pb2.TombstoneResp.SerializeToString,
+                ),
+            },
+        ),
+        grpc.method_handlers_generic_handler(
+            "event_store.client.gossip.Gossip",
+            {
+                "Read": grpc.unary_unary_rpc_method_handler(
+                    gossip.read,
+                    request_deserializer=shared_pb2.Empty.FromString,
+                    response_serializer=gossip_pb2.ClusterInfo.SerializeToString,
+                ),
+            },
+        ),
+        grpc.method_handlers_generic_handler(
+            "kurrentdb.protocol.v2.streams.StreamsService",
+            {
+                "AppendSession": grpc.stream_unary_rpc_method_handler(
+                    v2.append_session,
+                    request_deserializer=v2_streams_pb2.AppendRequest.FromString,
+                    response_serializer=v2_streams_pb2.AppendSessionResponse.SerializeToString,
+                ),
+                "AppendRecords": grpc.unary_unary_rpc_method_handler(
+                    v2.append_records,
+                    request_deserializer=v2_streams_pb2.AppendRecordsRequest.FromString,
+                    response_serializer=v2_streams_pb2.AppendRecordsResponse.SerializeToString,
+                ),
+            },
+        ),
+    ]
