@@ -14,7 +14,7 @@ import os
 import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from enum import Enum
 from types import ModuleType, NoneType, UnionType
@@ -43,6 +43,7 @@ _MAX_DEPTH = 100
 _MAX_CS_DAYS = 10_675_199  # TimeSpan.MaxValue.Days
 _MAX_CS_INT = 2**96 - 1  # the widest C# number (decimal) holds 96 bits
 _PASCAL: dict[str, str] = {}
+_ZERO = timedelta(0)
 
 
 def wire_name(attr: str) -> str:
@@ -66,20 +67,17 @@ def format_datetime(dt: datetime, *, utc_as_z: bool, naive: NaiveDatetimes = "re
                 "Use an aware datetime such as datetime.now(timezone.utc), or "
                 "Codec(naive_datetimes='utc') to treat naive values as UTC"
             )
-        offset = timedelta(0)
-    text = (
-        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}"
-    )
-    if dt.microsecond:
-        text += "." + f"{dt.microsecond:06d}".rstrip("0")
-    seconds = int(offset.total_seconds())
-    if offset.microseconds or seconds % 60:
+        dt = dt.replace(tzinfo=timezone.utc)
+        offset = _ZERO
+    if offset.microseconds or offset.seconds % 60:
         raise InvalidEvent(f"UTC offset {offset} has seconds; C# offsets are whole minutes")
-    if seconds == 0 and utc_as_z:
-        return text + "Z"
-    sign = "-" if seconds < 0 else "+"
-    hours, minutes = divmod(abs(seconds) // 60, 60)
-    return f"{text}{sign}{hours:02d}:{minutes:02d}"
+    # isoformat() is "YYYY-MM-DDTHH:MM:SS[.ffffff]+HH:MM" (always a 4-digit year)
+    text = dt.isoformat()
+    if dt.microsecond:
+        text = text[:26].rstrip("0") + text[26:]
+    if utc_as_z and not offset:
+        return text[:-6] + "Z"
+    return text
 
 
 def format_time(t: time) -> str:

@@ -46,9 +46,25 @@ CAPTURE: Final = _Capture()
 
 _MARK_PREFIX = json.dumps(DECIMAL_MARK, ensure_ascii=False)[:-1]  # '"\u0000<nonce>:'
 _DECIMAL_RE = re.compile(re.escape(_MARK_PREFIX) + r'([^"]*)"')
+_NOT_EVENTS = (str, bytes, int, float, list, tuple)
 _JSON = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False
 )
+# One C encoder reused for every call (JSONEncoder.encode builds a new one each time).
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODER = (
+    _c_make_encoder(
+        None, _JSON.default, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )
+    if _c_make_encoder is not None
+    else None
+)
+
+
+def _to_json(value: Any) -> str:
+    if _C_ENCODER is not None and isinstance(value, dict):
+        return "".join(_C_ENCODER(value, 0))
+    return _JSON.encode(value)
 
 
 class EncodedEvent(NamedTuple):
@@ -110,11 +126,12 @@ class Codec:
             name = _checked_type(event_type)
             body = self._values.convert(event)
             eid = _event_id(body.get("Id"), event_id, name)
-            body = {"Id": str(eid), **body}
+            eid_text = str(eid)
+            body = {"Id": eid_text, **body}
         else:
             name = _checked_type(event_type if event_type is not None else event_type_of(event))
             where = type(event).__name__
-            if isinstance(event, str | bytes | int | float | list | tuple) or event is None:
+            if isinstance(event, _NOT_EVENTS) or event is None:
                 raise InvalidEvent(
                     f"expected an event object, got {where}; pass an Event, a dataclass, or a "
                     "dict with event_type=...",
@@ -125,12 +142,13 @@ class Codec:
             except InvalidEvent as exc:
                 raise InvalidEvent(exc.reason, where + exc.path) from None
             eid = _event_id(getattr(event, "id", None), event_id, where)
+            eid_text = str(eid)
             if "Id" in body:
-                body["Id"] = str(eid)
+                body["Id"] = eid_text
         ctx = current_context() if context is CAPTURE else context
         assert not isinstance(ctx, _Capture)
         meta = build_metadata(
-            eid,
+            eid_text,
             custom_metadata(metadata),
             created=created,
             context=ctx,
@@ -141,7 +159,7 @@ class Codec:
 
     def dumps(self, value: Any, where: str) -> bytes:
         """Compact UTF-8 JSON of an already converted value (Decimals unquoted)."""
-        text = _JSON.encode(value)
+        text = _to_json(value)
         if _MARK_PREFIX in text:
             text = _DECIMAL_RE.sub(r"\1", text)
         try:

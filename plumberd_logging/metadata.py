@@ -13,11 +13,12 @@ bad value fails in your code, not as a poison event in a C# subscription.
 
 from __future__ import annotations
 
+import math
 import re
 import socket
 import time
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Literal
 from uuid import UUID
@@ -38,6 +39,9 @@ _CREATED_RE = re.compile(
 )
 _DEFAULT_CONVERTER = ValueConverter()
 _HOST: list[str] = []
+_ZONES: dict[int, timezone] = {}
+# (epoch second, "YYYY-MM-DDTHH:MM:SS", "+HH:MM"), replaced as a whole (thread-safe reads)
+_LAST_SECOND: list[tuple[int | None, str, str]] = [(None, "", "")]
 
 
 class Metadata:
@@ -98,13 +102,22 @@ def format_created(created: float | datetime | None = None) -> str:
         if created.utcoffset() is None:
             raise InvalidEvent("Created: naive datetime; pass an aware one")
         return format_datetime(created, utc_as_z=False)
-    return format_datetime(
-        datetime.fromtimestamp(created, timezone.utc).astimezone(), utc_as_z=False
-    )
+    # Events come in bursts within one second: reuse that second's text, add the fraction.
+    second = math.floor(created)
+    micros = round((created - second) * 1e6)
+    if micros >= 1_000_000:
+        second, micros = second + 1, micros - 1_000_000
+    cached = _LAST_SECOND[0]
+    if cached[0] != second:
+        text = format_datetime(datetime.fromtimestamp(second, _local_zone(second)), utc_as_z=False)
+        cached = _LAST_SECOND[0] = (second, text[:19], text[19:])
+    if not micros:
+        return f"{cached[1]}{cached[2]}"
+    return f"{cached[1]}.{f'{micros:06d}'.rstrip('0')}{cached[2]}"
 
 
 def build_metadata(
-    event_id: UUID,
+    event_id: UUID | str,
     custom: Mapping[str, Any] | None,
     *,
     created: float | datetime | None,
@@ -122,7 +135,9 @@ def build_metadata(
         if context.user_id is not None:
             meta["UserId"] = context.user_id
     elif root_correlation == "event_id":
-        meta[CORRELATION_ID] = meta[CAUSATION_ID] = str(event_id)
+        meta[CORRELATION_ID] = meta[CAUSATION_ID] = (
+            event_id if isinstance(event_id, str) else str(event_id)
+        )
     if custom:
         meta.update(custom)
         if (CORRELATION_ID in meta) != (CAUSATION_ID in meta):
@@ -153,6 +168,15 @@ def _unmark(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _unmark(v) for k, v in value.items()}
     return value
+
+
+def _local_zone(timestamp: float) -> timezone:
+    """The local UTC offset at ``timestamp`` as a (cached) fixed-offset zone."""
+    offset = time.localtime(timestamp).tm_gmtoff
+    zone = _ZONES.get(offset)
+    if zone is None:
+        zone = _ZONES[offset] = timezone(timedelta(seconds=offset))
+    return zone
 
 
 def _host_name() -> str:
