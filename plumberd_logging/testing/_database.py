@@ -57,6 +57,7 @@ DELETED_STREAM = 9_223_372_036_854_775_807
 _FIRST_POSITION = 1_024  # like a real log, no user event sits at position 0
 _RECORD_OVERHEAD = 88  # rough size of a prepare record's header, so positions look like offsets
 _TICKS_PER_SECOND = 10_000_000  # "created" is in .NET ticks (100 ns) since the Unix epoch
+_WAIT_POLL_SECONDS = 0.05  # wait_for re-checks at least this often (for non-write conditions)
 
 _T = TypeVar("_T")
 
@@ -503,22 +504,25 @@ class Database:
     def wait_for(self, predicate: Callable[[], _T], *, timeout: float = 5.0) -> _T:
         """Wait until ``predicate()`` returns something truthy and return it.
 
-        The predicate is re-evaluated after every write; raises :class:`TimeoutError` when
-        ``timeout`` seconds pass first. Use it instead of sleeping::
+        The predicate runs outside the lock, after every write and at least every 50 ms; raises
+        :class:`TimeoutError` when ``timeout`` seconds pass first. Use it instead of sleeping::
 
             db.wait_for(lambda: len(db.events("orders")) >= 3, timeout=5)
         """
         deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                value = predicate()
-                if value:
-                    return value
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    msg = f"condition not met within {timeout} s"
-                    raise TimeoutError(msg)
-                self._changed.wait(min(remaining, 0.5))
+        while True:
+            with self._lock:
+                seen = self._version
+            value = predicate()
+            if value:
+                return value
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                msg = f"condition not met within {timeout} s"
+                raise TimeoutError(msg)
+            with self._changed:
+                if self._version == seen:
+                    self._changed.wait(min(remaining, _WAIT_POLL_SECONDS))
 
     def wait_for_events(
         self, stream: str, count: int = 1, *, timeout: float = 5.0
