@@ -92,7 +92,7 @@ class StreamNotFound(StoreError):
         self.stream = stream
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProposedEvent:
     """An event to append, as a client proposes it.
 
@@ -106,7 +106,7 @@ class ProposedEvent:
     id: UUID = field(default_factory=uuid4)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoredEvent:
     """An event as recorded: what a reader gets back, plus conveniences for assertions.
 
@@ -148,7 +148,7 @@ class StoredEvent:
         return json.loads(self.metadata) if self.metadata else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AppendResult:
     """The outcome of a successful append to one stream."""
 
@@ -162,7 +162,7 @@ class AppendResult:
     """True when every event was already written, so nothing was written again."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MultiAppendResult:
     """The outcome of a successful atomic append to several streams."""
 
@@ -171,7 +171,7 @@ class MultiAppendResult:
     idempotent: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EventFilter:
     """A server-side ``$all`` filter on the stream name or the event type.
 
@@ -211,7 +211,7 @@ class _Stream:
         return len(self.events) - 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Check:
     """One stream's commit decision (mirrors KurrentDB's ``CommitCheckResult``)."""
 
@@ -222,7 +222,7 @@ class _Check:
     idempotent_position: int = -1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Write:
     stream: str
     expected: int
