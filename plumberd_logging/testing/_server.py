@@ -6,7 +6,9 @@ module is imported, so ``import plumberd_logging.testing`` stays cheap.
 
 from __future__ import annotations
 
+import atexit
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import uuid4
@@ -32,6 +34,32 @@ __all__ = ["InMemoryEventStore"]
 
 _T = TypeVar("_T")
 _STOP_TIMEOUT = 5.0
+_RUNNING: weakref.WeakSet[InMemoryEventStore] = weakref.WeakSet()
+_exit_hook_lock = threading.Lock()
+_exit_hook_registered = False
+
+
+def _stop_running_servers() -> None:
+    """Stop servers still running at interpreter exit, so no held call blocks the exit."""
+    for store in list(_RUNNING):
+        store.stop()
+
+
+def _register_exit_hook() -> None:
+    # The server's worker threads are joined at exit by concurrent.futures' own hook, which
+    # threading runs before atexit handlers; a call held by a hang would block that join. So
+    # the servers must stop in a threading exit hook registered after concurrent.futures' one
+    # (they run last-registered first), falling back to atexit where that hook does not exist.
+    global _exit_hook_registered
+    with _exit_hook_lock:
+        if _exit_hook_registered:
+            return
+        register = getattr(threading, "_register_atexit", None)
+        try:
+            (register or atexit.register)(_stop_running_servers)
+        except RuntimeError:  # already shutting down
+            return
+        _exit_hook_registered = True
 
 
 class InMemoryEventStore:
@@ -157,8 +185,10 @@ class InMemoryEventStore:
                 msg = f"cannot listen on {address}"
                 raise OSError(msg)
             self._port = runtime.port = bound
+            _register_exit_hook()
             server.start()
             self._server, self._executor, self._runtime = server, executor, runtime
+            _RUNNING.add(self)
             return self
 
     def stop(self, grace: float | None = None) -> None:
@@ -170,6 +200,7 @@ class InMemoryEventStore:
         with self._lock:
             server, executor, runtime = self._server, self._executor, self._runtime
             self._server = self._executor = self._runtime = None
+            _RUNNING.discard(self)
         if server is None or executor is None or runtime is None:
             return
         runtime.stopping.set()

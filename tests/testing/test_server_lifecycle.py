@@ -6,6 +6,9 @@ In-process only: these tests control the server itself.
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
+import textwrap
 from collections.abc import Callable
 
 import pytest
@@ -152,3 +155,26 @@ def test_inspection_helpers(eventstore: InMemoryEventStore, stream: str) -> None
     assert [e.id for e in eventstore.all_events()] == [stored.id]
     with pytest.raises(TimeoutError, match=f"{stream!r} has 1 event"):
         eventstore.wait_for_events(stream, 2, timeout=0.05)
+
+
+def test_a_forgotten_server_with_a_held_call_does_not_block_interpreter_exit() -> None:
+    script = textwrap.dedent(
+        """
+        import threading
+        from kurrentdbclient import KurrentDBClient
+        from plumberd_logging.testing import InMemoryEventStore
+
+        store = InMemoryEventStore().start()
+        store.faults.hang("Read")  # until cleared; the client has no deadline
+        client = KurrentDBClient(store.url)
+        threading.Thread(target=lambda: client.get_stream("s"), daemon=True).start()
+        store.wait_for(lambda: store.calls["Read"] >= 1)
+        print("held")
+        """
+    )
+
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert (done.returncode, done.stdout.strip()) == (0, "held"), done.stderr
