@@ -15,7 +15,8 @@ Fixtures (all function-scoped unless noted):
 ``eventstore_url``
     Where the code under test should connect. The in-process server by default; the real server
     named by ``--plumberd-url`` or ``$PLUMBERD_TEST_URL`` when given, so the same tests run
-    against a real EventStoreDB/KurrentDB. Use unique stream names in such tests.
+    against a real EventStoreDB/KurrentDB (use unique stream names in such tests). A test that
+    also uses ``eventstore`` always gets the in-process server.
 ``eventstore_client``
     A ``KurrentDBClient`` for ``eventstore_url``, closed after the test.
 ``kurrentdb_container`` (session)
@@ -119,9 +120,13 @@ def eventstore() -> Iterator[InMemoryEventStore]:
 
 @pytest.fixture
 def eventstore_url(request: pytest.FixtureRequest) -> str:
-    """The URL to connect to: a configured real server, else the in-process ``eventstore``."""
+    """The URL to connect to: a configured real server, else the in-process ``eventstore``.
+
+    A test that also uses ``eventstore`` always gets the in-process server's URL, so what it
+    inspects is what its client talks to.
+    """
     url = real_server_url(request.config)
-    if url is not None:
+    if url is not None and "eventstore" not in request.fixturenames:
         return url
     store: InMemoryEventStore = request.getfixturevalue("eventstore")
     return store.url

@@ -59,6 +59,19 @@ def test_a_real_server_url_replaces_the_in_process_server(
     _run(pytester, *args).assert_outcomes(passed=1)
 
 
+def test_a_test_using_eventstore_talks_to_it_even_with_a_real_server_configured(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        def test_inspects(eventstore, eventstore_url):
+            assert eventstore_url == eventstore.url
+        """
+    )
+
+    _run(pytester, "--plumberd-url", FAKE_URL).assert_outcomes(passed=1)
+
+
 def test_markers_skip_with_a_reason(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
