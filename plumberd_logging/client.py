@@ -16,10 +16,12 @@ import contextlib
 import dataclasses
 import json
 import os
+import sys
 import threading
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 from uuid import UUID
@@ -35,6 +37,7 @@ from plumberd_logging.errors import (
     StreamNotFound,
     TransientError,
     Unavailable,
+    Unsupported,
     WrongExpectedVersion,
 )
 from plumberd_logging.metadata import Metadata
@@ -100,7 +103,10 @@ class EventStoreClient:
         self._pid = 0
         self._closed = False
         self._finalizer: weakref.finalize[Any, Any] | None = None
+        if hasattr(os, "register_at_fork"):  # a lock held at fork time must not stay held
+            os.register_at_fork(after_in_child=partial(_reset_lock, weakref.ref(self)))
         # Fail now on option names and values kurrentdbclient would reject later.
+        _prepare_grpc()
         from kurrentdbclient.connection_spec import ConnectionSpec
 
         try:
@@ -329,9 +335,30 @@ def translate_error(
         exc, k.ServiceUnavailableError | k.DeadlineExceededError | k.DiscoveryFailedError
     ):
         return Unavailable(text)
+    if isinstance(exc, k.GrpcError) and "StatusCode.UNIMPLEMENTED" in text:
+        return Unsupported(f"the server does not support this operation: {text}")
+    if isinstance(exc, k.GrpcError) and "StatusCode.INVALID_ARGUMENT" in text:
+        return InvalidEvent(f"the server rejected the append: {text}", stream)
     if isinstance(exc, k.NodeIsNotLeaderError | k.GrpcError | k.AbortedByServerError):
         return TransientError(text)
     return PlumberdError(text)
+
+
+def _reset_lock(ref: weakref.ref[EventStoreClient]) -> None:
+    client = ref()
+    if client is not None:
+        client._lock = threading.Lock()
+
+
+def _prepare_grpc() -> None:
+    """Before grpc is first imported: let it survive ``fork()`` (gunicorn, multiprocessing).
+
+    Without fork support a child that uses gRPC after its parent did can hang; with it, gRPC
+    resets itself in the child (when no call is in flight at the moment of the fork). An
+    application that set ``GRPC_ENABLE_FORK_SUPPORT`` itself keeps its choice.
+    """
+    if "grpc" not in sys.modules:
+        os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "true")
 
 
 def _decode(r: Any) -> RecordedEvent:

@@ -25,6 +25,7 @@ __all__ = [
     "StreamNotFound",
     "TransientError",
     "Unavailable",
+    "Unsupported",
     "WriterClosed",
     "WrongExpectedVersion",
 ]
@@ -81,6 +82,10 @@ class StreamNotFound(PlumberdError, LookupError):
 
 class AccessDenied(PlumberdError):
     """The server refused the credentials, or the user may not perform the operation."""
+
+
+class Unsupported(PlumberdError):
+    """The server does not offer the operation (e.g. multi-stream appends before KurrentDB 25.1)."""
 
 
 class QueueFull(PlumberdError):

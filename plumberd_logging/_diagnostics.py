@@ -1,0 +1,55 @@
+"""The library's own diagnostics: one-line messages on stderr, rate limited, never via ``logging``.
+
+Going through ``logging`` could feed a message back into our own handler (the recursion that
+OpenTelemetry, watchtower and Sentry users hit), so we write to ``sys.stderr`` directly. A thread
+marker lets the handler drop records emitted on the writer's own threads (grpc and kurrentdbclient
+log there).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+__all__ = ["in_library_thread", "library_thread", "report"]
+
+_local = threading.local()
+_lock = threading.Lock()
+_last: dict[str, float] = {}
+_suppressed: dict[str, int] = {}
+INTERVAL = 10.0  # seconds between two lines of the same kind
+
+
+def library_thread() -> None:
+    """Mark the calling thread as one of ours (records logged on it are not captured)."""
+    _local.ours = True
+
+
+def in_library_thread() -> bool:
+    """True on threads the library runs (the writer's worker)."""
+    return getattr(_local, "ours", False)
+
+
+def report(kind: str, message: str, *, force: bool = False) -> bool:
+    """Write ``plumberd-logging: message`` to stderr at most once per ``INTERVAL`` per ``kind``.
+
+    Returns whether the line was written. Suppressed repeats are counted into the next line.
+    """
+    now = time.monotonic()
+    with _lock:
+        last = _last.get(kind)
+        if not force and last is not None and now - last < INTERVAL:
+            _suppressed[kind] = _suppressed.get(kind, 0) + 1
+            return False
+        _last[kind] = now
+        repeats = _suppressed.pop(kind, 0)
+    suffix = f" ({repeats} similar messages suppressed)" if repeats else ""
+    try:
+        stream = sys.stderr
+        if stream is not None:
+            stream.write(f"plumberd-logging: {message}{suffix}\n")
+            stream.flush()
+    except (OSError, ValueError):  # stderr closed (e.g. at exit): nothing else we can do
+        return False
+    return True
