@@ -18,6 +18,7 @@ from __future__ import annotations
 from plumberd_logging._version import __version__
 from plumberd_logging.client import EventStoreClient, RecordedEvent
 from plumberd_logging.codec import CONTENT_TYPE, Codec, EncodedEvent, encode
+from plumberd_logging.config import configure, default_writer
 from plumberd_logging.context import CorrelationContext, caused_by, correlation, current_context
 from plumberd_logging.errors import (
     AccessDenied,
@@ -42,6 +43,7 @@ from plumberd_logging.streams import (
     StreamState,
     stream_for,
 )
+from plumberd_logging.writer import EventWriter, Receipt, RetryPolicy, WriterStats
 
 __all__ = [
     "ANY",
@@ -55,11 +57,14 @@ __all__ = [
     "Event",
     "EventStoreClient",
     "EventTooLarge",
+    "EventWriter",
     "InvalidEvent",
     "Metadata",
     "PlumberdError",
     "QueueFull",
+    "Receipt",
     "RecordedEvent",
+    "RetryPolicy",
     "StreamDeleted",
     "StreamName",
     "StreamNotFound",
@@ -67,11 +72,14 @@ __all__ = [
     "TransientError",
     "Unavailable",
     "WriterClosed",
+    "WriterStats",
     "WrongExpectedVersion",
     "__version__",
     "caused_by",
+    "configure",
     "correlation",
     "current_context",
+    "default_writer",
     "encode",
     "event_type_of",
     "field",
