@@ -12,10 +12,11 @@ from collections.abc import Callable, Iterator
 from uuid import uuid4
 
 import pytest
-from eventstore_helpers import AppendFn
 from kurrentdbclient import KurrentDBClient, NewEvent, StreamState
 
 from plumberd_logging.testing.pytest_plugin import real_server_url
+
+from .eventstore_helpers import AppendFn
 
 __all__: list[str] = []
 

@@ -11,9 +11,10 @@ from datetime import datetime, timedelta, timezone
 from uuid import uuid4
 
 import pytest
-from eventstore_helpers import AppendFn, event, ids
 from kurrentdbclient import KurrentDBClient, NewEvent, StreamState
 from kurrentdbclient.exceptions import NotFoundError, WrongCurrentVersionError
+
+from .eventstore_helpers import AppendFn, event, ids
 
 NS = StreamState.NO_STREAM
 ANY = StreamState.ANY

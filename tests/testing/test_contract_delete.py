@@ -8,7 +8,6 @@ stream is gone for good.
 from __future__ import annotations
 
 import pytest
-from eventstore_helpers import AppendFn, event, ids
 from kurrentdbclient import KurrentDBClient, StreamState
 from kurrentdbclient.exceptions import (
     FailedPreconditionError,
@@ -16,6 +15,8 @@ from kurrentdbclient.exceptions import (
     StreamIsDeletedError,
     WrongCurrentVersionError,
 )
+
+from .eventstore_helpers import AppendFn, event, ids
 
 NS = StreamState.NO_STREAM
 ANY = StreamState.ANY

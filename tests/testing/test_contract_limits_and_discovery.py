@@ -10,9 +10,10 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
-from eventstore_helpers import discover_url, event, ids
 from kurrentdbclient import KurrentDBClient, NewEvent, StreamState
 from kurrentdbclient.exceptions import GrpcError, MaximumAppendSizeExceededError, NotFoundError
+
+from .eventstore_helpers import discover_url, event, ids
 
 NS = StreamState.NO_STREAM
 MAX_APPEND_SIZE = 1_048_576

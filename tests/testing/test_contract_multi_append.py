@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from eventstore_helpers import event, ids
 from kurrentdbclient import KurrentDBClient, NewEvent, NewEvents, StreamState
 from kurrentdbclient.exceptions import (
     MultiAppendToSameStreamError,
@@ -18,6 +17,8 @@ from kurrentdbclient.exceptions import (
     TransactionMaxSizeExceededError,
     WrongCurrentVersionError,
 )
+
+from .eventstore_helpers import event, ids
 
 NS = StreamState.NO_STREAM
 

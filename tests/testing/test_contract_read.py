@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from eventstore_helpers import event, ids
 from kurrentdbclient import KurrentDBClient, NewEvent, StreamState
 from kurrentdbclient.exceptions import NotFoundError
+
+from .eventstore_helpers import event, ids
 
 NS = StreamState.NO_STREAM
 

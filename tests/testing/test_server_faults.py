@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 import grpc
 import pytest
-from eventstore_helpers import AppendFn, discover_url, event, ids
 from kurrentdbclient import KurrentDBClient, NewEvents, StreamState
 from kurrentdbclient.exceptions import (
     DiscoveryFailedError,
@@ -23,6 +22,8 @@ from kurrentdbclient.exceptions import (
 )
 
 from plumberd_logging.testing import RPC_NAMES, InMemoryEventStore
+
+from .eventstore_helpers import AppendFn, discover_url, event, ids
 
 pytestmark = pytest.mark.inprocess_only
 

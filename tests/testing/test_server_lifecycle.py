@@ -12,7 +12,6 @@ import textwrap
 from collections.abc import Callable
 
 import pytest
-from eventstore_helpers import event, ids
 from kurrentdbclient import KurrentDBClient, StreamState
 from kurrentdbclient.exceptions import MaximumAppendSizeExceededError, ServiceUnavailableError
 
@@ -22,6 +21,8 @@ from plumberd_logging.testing import (
     InMemoryEventStore,
     ProposedEvent,
 )
+
+from .eventstore_helpers import event, ids
 
 pytestmark = pytest.mark.inprocess_only
 

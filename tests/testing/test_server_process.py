@@ -6,11 +6,12 @@ import signal
 from collections.abc import Callable
 
 import pytest
-from eventstore_helpers import event, ids
 from kurrentdbclient import KurrentDBClient, StreamState
 from kurrentdbclient.exceptions import ServiceUnavailableError
 
 from plumberd_logging.testing import InMemoryEventStore, ServerProcess
+
+from .eventstore_helpers import event, ids
 
 pytestmark = pytest.mark.inprocess_only
 
