@@ -13,6 +13,7 @@ from kurrentdbclient import KurrentDBClient, NewEvent, NewEvents, StreamState
 from kurrentdbclient.exceptions import (
     MultiAppendToSameStreamError,
     NotFoundError,
+    ProgrammingError,
     StreamTombstonedError,
     TransactionMaxSizeExceededError,
     WrongCurrentVersionError,
@@ -81,6 +82,18 @@ def test_exact_expected_versions_and_idempotent_retry(
     assert eventstore_client.multi_append_to_stream(batch) == position
     assert eventstore_client.get_current_version(f"{prefix}-a") == 1
     assert eventstore_client.get_current_version(f"{prefix}-b") == 0
+
+
+@pytest.mark.parametrize("metadata", [b"not json", b"[1]", b'{"n": 1}'])
+def test_metadata_must_be_empty_or_a_json_object_of_strings(
+    eventstore_client: KurrentDBClient, stream: str, metadata: bytes
+) -> None:
+    """The v2 API carries metadata as string properties; the client refuses anything else."""
+    with pytest.raises(ProgrammingError, match="metadata"):
+        eventstore_client.multi_append_to_stream(NewEvents(stream, [event(metadata=metadata)], NS))
+
+    with pytest.raises(NotFoundError):
+        eventstore_client.get_stream(stream)
 
 
 def test_the_same_stream_twice_is_refused(eventstore_client: KurrentDBClient, stream: str) -> None:
