@@ -9,41 +9,106 @@
     with EventStoreClient("esdb://localhost:2113?tls=false") as client:
         client.append_to_stream(StreamName("Recording", rec_id), RecordingFinished(...))
 
-The public API is re-exported here. Importing this package does not import grpc: the transport
-is loaded when a client first connects.
+The public API is re-exported here, lazily: importing the package costs almost nothing (the
+pytest plugin lives in it), each name loads its module on first use, and grpc is loaded only
+when a client first connects.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from plumberd_logging._version import __version__
-from plumberd_logging.client import EventStoreClient, RecordedEvent
-from plumberd_logging.codec import CONTENT_TYPE, Codec, EncodedEvent, encode
-from plumberd_logging.config import configure, default_writer
-from plumberd_logging.context import CorrelationContext, caused_by, correlation, current_context
-from plumberd_logging.errors import (
-    AccessDenied,
-    EventTooLarge,
-    InvalidEvent,
-    PlumberdError,
-    QueueFull,
-    StreamDeleted,
-    StreamNotFound,
-    TransientError,
-    Unavailable,
-    WriterClosed,
-    WrongExpectedVersion,
-)
-from plumberd_logging.events import Event, event_type_of, field
-from plumberd_logging.metadata import Metadata
-from plumberd_logging.streams import (
-    ANY,
-    NO_STREAM,
-    STREAM_EXISTS,
-    StreamName,
-    StreamState,
-    stream_for,
-)
-from plumberd_logging.writer import EventWriter, Receipt, RetryPolicy, WriterStats
+
+if TYPE_CHECKING:
+    from plumberd_logging.client import EventStoreClient, RecordedEvent
+    from plumberd_logging.codec import CONTENT_TYPE, Codec, EncodedEvent, encode
+    from plumberd_logging.config import configure, default_writer
+    from plumberd_logging.context import CorrelationContext, caused_by, correlation, current_context
+    from plumberd_logging.errors import (
+        AccessDenied,
+        EventTooLarge,
+        InvalidEvent,
+        PlumberdError,
+        QueueFull,
+        StreamDeleted,
+        StreamNotFound,
+        TransientError,
+        Unavailable,
+        WriterClosed,
+        WrongExpectedVersion,
+    )
+    from plumberd_logging.events import Event, event_type_of, field
+    from plumberd_logging.handler import EventStoreHandler
+    from plumberd_logging.metadata import Metadata
+    from plumberd_logging.streams import (
+        ANY,
+        NO_STREAM,
+        STREAM_EXISTS,
+        StreamName,
+        StreamState,
+        stream_for,
+    )
+    from plumberd_logging.structlog import EventStoreProcessor
+    from plumberd_logging.writer import EventWriter, Receipt, RetryPolicy, WriterStats
+
+
+_EXPORTS: dict[str, str] = {
+    "ANY": "plumberd_logging.streams",
+    "AccessDenied": "plumberd_logging.errors",
+    "CONTENT_TYPE": "plumberd_logging.codec",
+    "Codec": "plumberd_logging.codec",
+    "CorrelationContext": "plumberd_logging.context",
+    "EncodedEvent": "plumberd_logging.codec",
+    "Event": "plumberd_logging.events",
+    "EventStoreClient": "plumberd_logging.client",
+    "EventStoreHandler": "plumberd_logging.handler",
+    "EventStoreProcessor": "plumberd_logging.structlog",
+    "EventTooLarge": "plumberd_logging.errors",
+    "EventWriter": "plumberd_logging.writer",
+    "InvalidEvent": "plumberd_logging.errors",
+    "Metadata": "plumberd_logging.metadata",
+    "NO_STREAM": "plumberd_logging.streams",
+    "PlumberdError": "plumberd_logging.errors",
+    "QueueFull": "plumberd_logging.errors",
+    "Receipt": "plumberd_logging.writer",
+    "RecordedEvent": "plumberd_logging.client",
+    "RetryPolicy": "plumberd_logging.writer",
+    "STREAM_EXISTS": "plumberd_logging.streams",
+    "StreamDeleted": "plumberd_logging.errors",
+    "StreamName": "plumberd_logging.streams",
+    "StreamNotFound": "plumberd_logging.errors",
+    "StreamState": "plumberd_logging.streams",
+    "TransientError": "plumberd_logging.errors",
+    "Unavailable": "plumberd_logging.errors",
+    "WriterClosed": "plumberd_logging.errors",
+    "WriterStats": "plumberd_logging.writer",
+    "WrongExpectedVersion": "plumberd_logging.errors",
+    "caused_by": "plumberd_logging.context",
+    "configure": "plumberd_logging.config",
+    "correlation": "plumberd_logging.context",
+    "current_context": "plumberd_logging.context",
+    "default_writer": "plumberd_logging.config",
+    "encode": "plumberd_logging.codec",
+    "event_type_of": "plumberd_logging.events",
+    "field": "plumberd_logging.events",
+    "stream_for": "plumberd_logging.streams",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'plumberd_logging' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
 
 __all__ = [
     "ANY",
@@ -56,6 +121,8 @@ __all__ = [
     "EncodedEvent",
     "Event",
     "EventStoreClient",
+    "EventStoreHandler",
+    "EventStoreProcessor",
     "EventTooLarge",
     "EventWriter",
     "InvalidEvent",

@@ -89,6 +89,7 @@ class Receipt:
         "context",
         "counted",
         "created",
+        "deferred",
         "encoded",
         "event",
         "event_type",
@@ -120,6 +121,7 @@ class Receipt:
         self.expected = expected
         self.created = created
         self.context = context
+        self.deferred = False  # ``event`` is a Deferred, built on the writer's thread
         self.encoded: EncodedEvent | None = None
         self.size = 0  # bytes of data + metadata, once encoded
         self.counted = 0  # bytes of this event in the writer's queue_bytes
@@ -374,6 +376,7 @@ class EventWriter:
             time.time() if created is None else created,
             context,
         )
+        r.deferred = True
         self._enqueue(r, overflow or self._overflow)
         return r
 
@@ -761,8 +764,8 @@ class EventWriter:
         """Encode ``r`` once (its id is fixed from here on); dead-letter it if it cannot be."""
         try:
             event, event_type = r.event, r.event_type
-            if hasattr(event, "build") and not hasattr(event, "__dataclass_fields__"):
-                event, built_type = event.build()
+            if r.deferred:
+                event, built_type = event.build()  # type: ignore[attr-defined]
                 event_type = event_type or built_type
             r.encoded = self._codec.encode(
                 event, r.metadata, event_type=event_type, created=r.created, context=r.context
