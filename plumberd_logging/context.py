@@ -12,22 +12,42 @@ The rule (wire-format.md E5), the same one C# MicroPlumberd follows:
   its user id;
 * ``caused_by(message_id, metadata)`` continues a chain from an incoming message (a C# command or
   event): correlation = the message's ``$correlationId`` (or its id when it had none), causation =
-  the message's id, user = its ``UserId``.
+  the message's id, user = its ``UserId``. ``caused_by(recorded)`` takes a message as read
+  (a ``RecordedEvent`` from ``client.read_stream``); ``context_from`` returns the same ids
+  without entering a scope;
+* inside an ``@emits`` call, events get the call's root correlation and, as causation, the id of
+  the event that call will emit (see :mod:`plumberd_logging.emits`).
 
     with correlation(user_id="alice@example.com") as ctx:
         client.append_to_stream(stream, RecordingStarted(...))   # correlation = ctx.correlation_id
+
+    for recorded in client.read_stream(f"CameraAggregate-{camera_id}"):
+        with caused_by(recorded):                  # continue the C# chain of that event
+            bus.send(camera_id, StartRecording(...))
+
+A context captured with ``current_context()`` can be handed to another thread and entered there
+with ``use_context(ctx)`` (or run the work in ``contextvars.copy_context().run``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID, uuid4
 
-__all__ = ["CorrelationContext", "caused_by", "correlation", "current_context"]
+__all__ = [
+    "CorrelationContext",
+    "Message",
+    "caused_by",
+    "context_from",
+    "correlation",
+    "current_context",
+    "use_context",
+]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -37,6 +57,20 @@ class CorrelationContext:
     correlation_id: UUID
     causation_id: UUID
     user_id: str | None = None
+
+
+class Message(Protocol):
+    """A message as read back: its EventStore event id and its metadata.
+
+    ``RecordedEvent`` (from ``EventStoreClient.read_stream``) fits, and so does the testing
+    server's ``StoredEvent``; ``metadata`` may be a mapping or the raw JSON bytes.
+    """
+
+    @property
+    def id(self) -> UUID: ...
+
+    @property
+    def metadata(self) -> object: ...
 
 
 _current: ContextVar[CorrelationContext | None] = ContextVar("plumberd_correlation", default=None)
@@ -78,20 +112,82 @@ def correlation(
 
 
 def caused_by(
-    message_id: UUID | str, metadata: Mapping[str, Any] | None = None
+    message_id: UUID | str | Message, metadata: Mapping[str, Any] | None = None
 ) -> contextlib.AbstractContextManager[CorrelationContext]:
     """Continue the chain of an incoming message (C# command or event) given its id and metadata.
 
     with caused_by(recorded.id, recorded.metadata):
         bus.send(...)    # $causationId = recorded.id, $correlationId = the chain's root
+    with caused_by(recorded):                # the same, for a message as read
+        bus.send(...)
+
+    A message without ``UserId`` keeps the user of the enclosing scope.
     """
+    ctx = context_from(message_id, metadata)
+    return correlation(ctx.correlation_id, ctx.causation_id, ctx.user_id)
+
+
+def context_from(
+    message_id: UUID | str | Message, metadata: Mapping[str, Any] | None = None
+) -> CorrelationContext:
+    """The ids of events caused by a message: what ``caused_by`` enters, without entering it.
+
+    correlation = the message's ``$correlationId`` (its own id when it has none), causation = its
+    id, user = its ``UserId`` (``None`` when absent or not a string).
+
+    >>> ctx = context_from(UUID(int=7), {"$correlationId": str(UUID(int=1)), "UserId": "bob"})
+    >>> ctx.correlation_id.int, ctx.causation_id.int, ctx.user_id
+    (1, 7, 'bob')
+    """
+    if metadata is None and not isinstance(message_id, UUID | str):
+        meta = _metadata_of(message_id)
+        message_id = message_id.id
+    else:
+        meta = metadata or {}
     msg_id = _guid(message_id, "message_id")
     if msg_id is None:
         raise ValueError("caused_by(message_id=...): expected a GUID, got None")
-    meta = metadata or {}
     corr = _guid(meta.get("$correlationId"), "metadata['$correlationId']") or msg_id
     user = meta.get("UserId")
-    return correlation(corr, msg_id, user if isinstance(user, str) else None)
+    return CorrelationContext(corr, msg_id, user if isinstance(user, str) else None)
+
+
+@contextlib.contextmanager
+def use_context(context: CorrelationContext | None) -> Iterator[CorrelationContext | None]:
+    """Make ``context`` the active one inside the block (``None``: no context, events are roots).
+
+    For handing a captured ``current_context()`` to a thread that did not copy the contextvars.
+    """
+    if context is not None and not isinstance(context, CorrelationContext):
+        raise TypeError(
+            f"use_context(context=...): expected a CorrelationContext or None, got {context!r}"
+        )
+    token = _current.set(context)
+    try:
+        yield context
+    finally:
+        _current.reset(token)
+
+
+def _metadata_of(message: object) -> Mapping[str, Any]:
+    if not hasattr(message, "id") or not hasattr(message, "metadata"):
+        raise TypeError(
+            "caused_by(message_id=...): expected a GUID or a message with .id and .metadata "
+            f"(e.g. a RecordedEvent), got {type(message).__name__}"
+        )
+    meta = message.metadata
+    if isinstance(meta, bytes | bytearray | str):
+        try:
+            meta = json.loads(meta) if meta else {}
+        except ValueError:
+            raise ValueError("caused_by: the message's metadata is not JSON") from None
+    if meta is None:
+        return {}
+    if not isinstance(meta, Mapping):
+        raise ValueError(
+            f"caused_by: the message's metadata must be a JSON object, got {type(meta).__name__}"
+        )
+    return meta
 
 
 def _guid(value: object, what: str) -> UUID | None:
