@@ -183,6 +183,37 @@ class EventStoreClient:
             version = self._client().get_current_version(name, timeout=self._timeout(timeout))
         return version if isinstance(version, int) else None
 
+    def get_stream_metadata(self, stream: str, *, timeout: float | None = None) -> dict[str, Any]:
+        """The stream's metadata (``$maxAge``, ``$maxCount``, custom keys...); ``{}`` when none."""
+        name = stream_text(stream)
+        with self._errors(name):
+            metadata, _ = self._client().get_stream_metadata(name, timeout=self._timeout(timeout))
+        return dict(metadata)
+
+    def set_stream_metadata(
+        self,
+        stream: str,
+        metadata: Mapping[str, Any],
+        expected_position: int | StreamState | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> None:
+        """Replace the stream's metadata (written to ``$$stream``), e.g. ``{"$maxAge": 2592000}``.
+
+        ``$maxAge`` and ``$cacheControl`` are seconds, ``$maxCount`` and ``$tb`` counts: integers
+        as the server expects. ``expected_position`` is the revision of the metadata stream.
+        """
+        name = stream_text(stream)
+        expected = check_expected(expected_position)
+        body = _stream_metadata(metadata)
+        with self._errors(name, expected):
+            self._client().set_stream_metadata(
+                name,
+                metadata=body,
+                current_version=_to_kdb_version(expected),
+                timeout=self._timeout(timeout),
+            )
+
     def close(self) -> None:
         """Close the connection; safe to call more than once."""
         with self._lock:
@@ -375,6 +406,34 @@ def _decode(r: Any) -> RecordedEvent:
         raw_data=r.data,
         raw_metadata=r.metadata,
     )
+
+
+_STREAM_METADATA_INTS = {"$maxAge": 1, "$maxCount": 1, "$tb": 0, "$cacheControl": 1}
+
+
+def _stream_metadata(metadata: object) -> dict[str, Any]:
+    """Validate stream metadata before it is written (``kurrentdbclient`` would send anything)."""
+    if not isinstance(metadata, Mapping):
+        raise TypeError(
+            f"set_stream_metadata(metadata=...): expected a dict, got {type(metadata).__name__}"
+        )
+    body = dict(metadata)
+    for key, value in body.items():
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"set_stream_metadata(metadata=...): bad key {key!r}")
+        minimum = _STREAM_METADATA_INTS.get(key)
+        if minimum is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < minimum
+        ):
+            raise ValueError(
+                f"set_stream_metadata(metadata[{key!r}]): expected an int >= {minimum}, "
+                f"got {value!r}"
+            )
+    try:
+        json.dumps(body, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"set_stream_metadata(metadata=...): not JSON: {exc}") from None
+    return body
 
 
 def _json_or_none(raw: bytes) -> Any:
