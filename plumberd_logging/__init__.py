@@ -24,8 +24,17 @@ from plumberd_logging._version import __version__
 if TYPE_CHECKING:
     from plumberd_logging.client import EventStoreClient, RecordedEvent
     from plumberd_logging.codec import CONTENT_TYPE, Codec, EncodedEvent, encode
+    from plumberd_logging.commands import CommandBus
     from plumberd_logging.config import configure, default_writer
-    from plumberd_logging.context import CorrelationContext, caused_by, correlation, current_context
+    from plumberd_logging.context import (
+        CorrelationContext,
+        caused_by,
+        context_from,
+        correlation,
+        current_context,
+        use_context,
+    )
+    from plumberd_logging.emits import emits
     from plumberd_logging.errors import (
         AccessDenied,
         EventTooLarge,
@@ -59,6 +68,7 @@ _EXPORTS: dict[str, str] = {
     "AccessDenied": "plumberd_logging.errors",
     "CONTENT_TYPE": "plumberd_logging.codec",
     "Codec": "plumberd_logging.codec",
+    "CommandBus": "plumberd_logging.commands",
     "CorrelationContext": "plumberd_logging.context",
     "EncodedEvent": "plumberd_logging.codec",
     "Event": "plumberd_logging.events",
@@ -87,13 +97,16 @@ _EXPORTS: dict[str, str] = {
     "WrongExpectedVersion": "plumberd_logging.errors",
     "caused_by": "plumberd_logging.context",
     "configure": "plumberd_logging.config",
+    "context_from": "plumberd_logging.context",
     "correlation": "plumberd_logging.context",
     "current_context": "plumberd_logging.context",
     "default_writer": "plumberd_logging.config",
+    "emits": "plumberd_logging.emits",
     "encode": "plumberd_logging.codec",
     "event_type_of": "plumberd_logging.events",
     "field": "plumberd_logging.events",
     "stream_for": "plumberd_logging.streams",
+    "use_context": "plumberd_logging.context",
 }
 
 
@@ -117,6 +130,7 @@ __all__ = [
     "STREAM_EXISTS",
     "AccessDenied",
     "Codec",
+    "CommandBus",
     "CorrelationContext",
     "EncodedEvent",
     "Event",
@@ -144,11 +158,14 @@ __all__ = [
     "__version__",
     "caused_by",
     "configure",
+    "context_from",
     "correlation",
     "current_context",
     "default_writer",
+    "emits",
     "encode",
     "event_type_of",
     "field",
     "stream_for",
+    "use_context",
 ]
