@@ -38,8 +38,9 @@ reports it (see "Failures").
 * ``None`` (default): the event class's own rule (``category=``/``stream_id_field=``);
 * a ``str`` or ``StreamName``: that stream;
 * a template, ``"Recording-{recording_id}"``: each ``{name}`` is an event field or a parameter
-  (the event's value first); UUIDs and GUID strings are written lowercase like C#. Checked when
-  decorating: unknown names, format specs and a category with ``-`` are errors;
+  (the event's value first; ``{id}`` is a parameter named ``id``, else the event id); UUIDs and
+  GUID strings are written lowercase like C#. Unknown names, format specs and a category with
+  ``-`` are errors when decorating;
 * a callable ``(event) -> str``.
 
 **Errors.** The return value and exceptions of the function are never changed. With
@@ -308,11 +309,14 @@ def _template_plan(
                 f"{what}: stream template {spec!r}: {{{name}}} has a format spec or conversion; "
                 "only plain names are supported"
             )
-        from_event = name == "id" or (shape.accepted is not None and name in shape.accepted)
-        arg = params.lookup(name) if name != "id" else None
-        if not from_event and arg is None and shape.accepted is not None:
+        arg = params.lookup(name)
+        if name == "id":  # a parameter named id, else the event's (reserved) id
+            from_event = arg is None
+        else:
+            from_event = shape.accepted is None or name in shape.accepted
+        if not from_event and arg is None:
             unknown.append(name)
-        parts.append((literal, name, from_event or shape.accepted is None, arg))
+        parts.append((literal, name, from_event, arg))
     if unknown:
         known = sorted((shape.accepted or frozenset()) | params.names)
         raise TypeError(
@@ -630,7 +634,7 @@ class Emitter:
             self.failures[reason] += 1
         with _failures_lock:
             _failures[reason] += 1
-        report(f"emits:{reason}", f"{self._what}: {message}")
+        report(f"emits:{reason}:{id(self)}", f"{self._what}: {message}")
 
 
 def _render(name: str, value: object) -> str:
