@@ -8,10 +8,11 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from emits_events import CameraMoved, Note, RecordingFinished, body, stored
 
 from plumberd_logging import EventWriter, StreamName, current_context, emits
 from plumberd_logging.testing import InMemoryEventStore
+
+from .emits_events import CameraMoved, Note, RecordingFinished, body, stored
 
 G1_DATA = {"RecordingId": "rec-1", "Duration": 12.5, "FilePath": "/r/rec-1.mp4"}
 

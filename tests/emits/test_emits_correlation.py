@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from uuid import UUID, uuid4
 
 import pytest
-from emits_events import Note, RecordingFailed, body, meta, stored
 
 from plumberd_logging import (
     CorrelationContext,
@@ -23,6 +22,8 @@ from plumberd_logging import (
     use_context,
 )
 from plumberd_logging.testing import InMemoryEventStore, ProposedEvent, StoredEvent
+
+from .emits_events import Note, RecordingFailed, body, meta, stored
 
 
 def ids(event: StoredEvent) -> tuple[UUID, UUID]:

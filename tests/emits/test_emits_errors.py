@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any, TypedDict
 
 import pytest
-from emits_events import Note, RecordingFailed, RecordingFinished, body, stored
 
 from plumberd_logging import Event, EventWriter, QueueFull, emits
 from plumberd_logging.emits import emit_failures, emitter_of
 from plumberd_logging.testing import InMemoryEventStore
+
+from .emits_events import Note, RecordingFailed, RecordingFinished, body, stored
 
 # -- decoration time ---------------------------------------------------------------------------
 

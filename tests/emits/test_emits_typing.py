@@ -7,10 +7,11 @@ import inspect
 from collections.abc import Coroutine
 from typing import Any
 
-from emits_events import Note
 from typing_extensions import assert_type
 
 from plumberd_logging import EventWriter, emits
+
+from .emits_events import Note
 
 
 def test_signatures_are_kept(writer: EventWriter) -> None:
