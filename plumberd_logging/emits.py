@@ -258,6 +258,7 @@ class _StreamPlan:
     call: Callable[[Any], str] | None = None
     # template: (literal, name, read from event?, argument lookup or None)
     parts: tuple[tuple[str, str | None, bool, tuple[str, int | None, Any] | None], ...] = ()
+    rule_cls: type | None = None  # a compiled class rule applies to exactly this class
 
 
 def _stream_plan(spec: object, shape: _EventShape, params: _Params, what: str) -> _StreamPlan:
@@ -268,7 +269,14 @@ def _stream_plan(spec: object, shape: _EventShape, params: _Params, what: str) -
                 "stream='Category-{field}' or declare the class with category=... "
                 "(and stream_id_field=...)"
             )
-        return _StreamPlan(_Kind.RULE)
+        category = shape.cls.__category__  # type: ignore[attr-defined]
+        id_field = getattr(shape.cls, "__stream_id_field__", None)
+        if id_field is None:
+            return _StreamPlan(_Kind.RULE, const=category, rule_cls=shape.cls)
+        # The rule compiled like a template "{Category}-{id_field}" (same rendering as
+        # stream_for, without building a StreamName per call).
+        part = (f"{category}-", id_field, True, None)
+        return _StreamPlan(_Kind.RULE, parts=(part,), rule_cls=shape.cls)
     if isinstance(spec, str):
         try:
             parsed = list(string.Formatter().parse(spec))
@@ -605,10 +613,13 @@ class Emitter:
         if kind == _Kind.CONST:
             return plan.const
         if kind == _Kind.RULE:
-            name = stream_for(event)
-            if name is None:
-                raise ValueError(f"{type(event).__name__} has no stream rule")
-            return name
+            if type(event) is not plan.rule_cls:  # e.g. a returned subclass with its own rule
+                name = stream_for(event)
+                if name is None:
+                    raise ValueError(f"{type(event).__name__} has no stream rule")
+                return name
+            if not plan.parts:
+                return plan.const  # a rule without id field: "{Category}"
         if kind == _Kind.CALL:
             assert plan.call is not None
             return stream_text(plan.call(event), what="the stream callable's result")
@@ -638,6 +649,12 @@ class Emitter:
 
 
 def _render(name: str, value: object) -> str:
+    """A stream id as C# renders it (``Guid.ToString()`` is lowercase), like ``StreamName``."""
+    if type(value) is str:
+        if len(value) == 36 and _GUID_RE.match(value):
+            return value.lower()
+        if value:
+            return value
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, bool) or not isinstance(value, str | int):
@@ -699,7 +716,13 @@ class _Decorator:
 
 
 def _sync_wrapper(fn: Callable[..., Any], emitter: Emitter) -> Callable[..., Any]:
-    get, set_, reset, new_id, ctx_cls = _current.get, _current.set, _current.reset, uuid4, _ctx
+    get, set_, reset, new_id, ctx_cls = (
+        _current.get,
+        _current.set,
+        _current.reset,
+        uuid4,
+        CorrelationContext,
+    )
     emit = emitter.emit
     emit_error = emitter.emit_error if emitter.on_error is not None else None
 
@@ -707,7 +730,12 @@ def _sync_wrapper(fn: Callable[..., Any], emitter: Emitter) -> Callable[..., Any
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         outer = get()
         event_id = new_id()
-        token = set_(ctx_cls(outer, event_id))
+        # The call's scope: caused by its reserved event id, in the enclosing chain.
+        token = set_(
+            ctx_cls(event_id, event_id, None)
+            if outer is None
+            else ctx_cls(outer.correlation_id, event_id, outer.user_id)
+        )
         try:
             result = fn(*args, **kwargs)
         except Exception as exc:
@@ -726,7 +754,13 @@ def _sync_wrapper(fn: Callable[..., Any], emitter: Emitter) -> Callable[..., Any
 
 
 def _async_wrapper(fn: Callable[..., Any], emitter: Emitter) -> Callable[..., Any]:
-    get, set_, reset, new_id, ctx_cls = _current.get, _current.set, _current.reset, uuid4, _ctx
+    get, set_, reset, new_id, ctx_cls = (
+        _current.get,
+        _current.set,
+        _current.reset,
+        uuid4,
+        CorrelationContext,
+    )
     emit = emitter.emit
     emit_error = emitter.emit_error if emitter.on_error is not None else None
 
@@ -734,7 +768,12 @@ def _async_wrapper(fn: Callable[..., Any], emitter: Emitter) -> Callable[..., An
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         outer = get()
         event_id = new_id()
-        token = set_(ctx_cls(outer, event_id))
+        # The call's scope: caused by its reserved event id, in the enclosing chain.
+        token = set_(
+            ctx_cls(event_id, event_id, None)
+            if outer is None
+            else ctx_cls(outer.correlation_id, event_id, outer.user_id)
+        )
         try:
             result = await fn(*args, **kwargs)
         except Exception as exc:
@@ -750,13 +789,6 @@ def _async_wrapper(fn: Callable[..., Any], emitter: Emitter) -> Callable[..., An
         return result
 
     return wrapper
-
-
-def _ctx(outer: CorrelationContext | None, event_id: UUID) -> CorrelationContext:
-    """The scope a call runs in: caused by its reserved event id, in the enclosing chain."""
-    if outer is None:
-        return CorrelationContext(event_id, event_id, None)
-    return CorrelationContext(outer.correlation_id, event_id, outer.user_id)
 
 
 def emits(

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from plumberd_logging import EventWriter, StreamName, current_context, emits
+from plumberd_logging import Event, EventWriter, StreamName, current_context, emits
 from plumberd_logging.testing import InMemoryEventStore
 
 from .emits_events import CameraMoved, Note, RecordingFinished, body, stored
@@ -228,3 +228,23 @@ def test_one_emitted_event_per_call_under_threads(
     events = stored(eventstore, writer, "Notes")
     assert sorted(int(body(e)["Text"]) for e in events) == list(range(200))
     assert len({e.id for e in events}) == 200
+
+
+def test_class_rules_without_id_field_and_returned_subclasses(
+    eventstore: InMemoryEventStore, writer: EventWriter
+) -> None:
+    class Audit(Event, category="Audit"):
+        text: str
+
+    class SecurityAudit(Audit, category="Security"):
+        pass
+
+    @emits(Audit, writer=writer)
+    def audit(text: str) -> Audit | None:
+        return SecurityAudit(text=text) if text == "intrusion" else None
+
+    audit("login")
+    audit("intrusion")
+    assert [body(e)["Text"] for e in stored(eventstore, writer, "Audit")] == ["login"]
+    [security] = eventstore.events("Security")
+    assert security.type == "SecurityAudit"
