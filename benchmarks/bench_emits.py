@@ -1,0 +1,150 @@
+"""The caller's cost of ``@emits`` on a 3-field event, over the undecorated function.
+
+    python benchmarks/bench_emits.py                  # 7 rounds, about 30 s on 2 cores
+    python benchmarks/bench_emits.py --rounds 15 --save benchmarks/results/emits.json
+
+Every configuration calls ``finish(recording_id, duration, file_path)`` (G1's fields) in a fresh
+process: undecorated (the baseline), decorated with ``@emits(RecordingFinished)`` using the class's
+stream rule, with a stream template, and called inside a ``correlation()`` scope. A reference row
+does by hand what the decorator saves you from writing: build the event, ``writer.submit``.
+
+The writer is idle while timing (a queue large enough for every call, a one-hour linger), so
+what is measured is the caller's thread: reserving the event id, the correlation scope, binding
+the arguments, building the event and queueing it. Encoding and I/O happen later on the writer's
+thread and are measured by ``bench_encode.py`` and ``bench_writer.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from _harness import Config, emit, markdown_report, python_command, run_interleaved, time_per_call
+
+METRIC = "us_per_call"
+BASELINE = "undecorated function"
+# name -> worker
+WORKERS = {
+    BASELINE: "plain",
+    "@emits, class stream rule": "rule",
+    "@emits, stream template": "template",
+    "@emits, inside correlation()": "scope",
+    "by hand: build event + writer.submit": "manual",
+}
+
+
+def _workload(kind: str) -> tuple[Callable[[], object], Callable[[], None]]:
+    """The call to time, and a cleanup that discards the (undelivered) queue."""
+    from plumberd_logging import Event, EventWriter, StreamName, correlation, emits
+
+    class RecordingFinished(Event, category="Recording", stream_id_field="recording_id"):
+        recording_id: str
+        duration: float
+        file_path: str
+
+    # Idle writer: nothing is sent while timing (no server is needed: it never connects).
+    writer = EventWriter(
+        "esdb://127.0.0.1:1?tls=false",
+        max_queue_events=50_000_000,
+        max_queue_bytes=2**50,
+        max_batch_events=100_000_000,
+        linger=3600,
+        close_timeout=0,
+    )
+
+    def finish(recording_id: str, duration: float, file_path: str) -> None:
+        pass
+
+    def cleanup() -> None:
+        writer.close(timeout=0)
+
+    args = ("rec-123", 120.5, "/recordings/rec-123.mp4")
+    if kind == "plain":
+        return (lambda: finish(*args)), cleanup
+    if kind == "manual":
+
+        def manual() -> None:
+            finish(*args)
+            writer.submit(
+                StreamName("Recording", args[0]),
+                RecordingFinished(recording_id=args[0], duration=args[1], file_path=args[2]),
+            )
+
+        return manual, cleanup
+    stream = "Recording-{recording_id}" if kind == "template" else None
+    decorated = emits(RecordingFinished, stream, writer=writer)(finish)
+    if kind == "scope":
+        scope = correlation(user_id="bench")
+        scope.__enter__()
+    return (lambda: decorated(*args)), cleanup
+
+
+def run_worker(kind: str, *, min_time: float, repeat: int) -> None:
+    """Measure one configuration in this process and print its JSON result line."""
+    fn, cleanup = _workload(kind)
+    seconds = time_per_call(fn, min_time=min_time, repeat=repeat)
+    cleanup()
+    emit({METRIC: seconds * 1e6}, packages=["plumberd-logging"])
+
+
+def overhead_notes(runs: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Cost over the undecorated call, per configuration (median of per-round differences)."""
+    base = [r[METRIC] for r in runs[BASELINE]]
+    notes = ["Cost over the undecorated call (median of per-round differences):", ""]
+    for name, results in runs.items():
+        if name == BASELINE:
+            continue
+        diffs = [r[METRIC] - b for r, b in zip(results, base, strict=False)]
+        notes.append(
+            f"- {name}: {statistics.median(diffs):.2f} µs "
+            f"(min {min(diffs):.2f}, max {max(diffs):.2f})"
+        )
+    return notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments; run as the parent, or as one worker with ``--worker``."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7, help="runs per configuration")
+    parser.add_argument("--min-time", type=float, default=0.05, help="seconds per timed loop")
+    parser.add_argument("--repeat", type=int, default=5, help="timed loops per run (best kept)")
+    parser.add_argument("--save", type=Path, help="also write the raw results as JSON here")
+    parser.add_argument("--worker", choices=sorted(WORKERS.values()))
+    args = parser.parse_args(argv)
+    if args.worker:
+        run_worker(args.worker, min_time=args.min_time, repeat=args.repeat)
+        return 0
+
+    from _harness import machine_info
+
+    timing = ["--min-time", str(args.min_time), "--repeat", str(args.repeat)]
+    configs = [
+        Config(name, python_command(sys.executable, __file__, "--worker", worker, *timing))
+        for name, worker in WORKERS.items()
+    ]
+    info = machine_info()
+    runs = run_interleaved(configs, args.rounds)
+    if args.save:
+        args.save.parent.mkdir(parents=True, exist_ok=True)
+        args.save.write_text(json.dumps(runs, indent=2) + "\n", encoding="utf-8")
+    print(
+        markdown_report(
+            "@emits on a 3-field event",
+            runs,
+            metric=METRIC,
+            unit="µs per call",
+            baseline=BASELINE,
+            info=info,
+            notes=overhead_notes(runs),
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
