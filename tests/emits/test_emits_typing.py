@@ -42,3 +42,23 @@ def test_signatures_are_kept(writer: EventWriter) -> None:
     assert str(inspect.signature(note)) == "(text: 'str', *, level: 'int' = 0) -> 'int'"
     assert inspect.iscoroutinefunction(anote)
     assert writer.flush(5)
+
+
+def test_importing_and_decorating_does_not_load_grpc() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import plumberd_logging as p\n"
+        "from plumberd_logging import CommandBus, Event, context_from, emits, use_context\n"
+        "class Note(Event):\n"
+        "    text: str\n"
+        "@emits(Note, 'Notes')\n"
+        "def note(text: str) -> None: ...\n"
+        "print('grpc' in sys.modules, sorted(set(p.__all__) - set(dir(p))))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert out.strip() == "False []"
