@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from plumberd_logging._version import __version__
 
 if TYPE_CHECKING:
+    from plumberd_logging.bootstrap import install, uninstall
     from plumberd_logging.client import EventStoreClient, RecordedEvent
     from plumberd_logging.codec import CONTENT_TYPE, Codec, EncodedEvent, encode
     from plumberd_logging.commands import CommandBus
@@ -105,7 +106,9 @@ _EXPORTS: dict[str, str] = {
     "encode": "plumberd_logging.codec",
     "event_type_of": "plumberd_logging.events",
     "field": "plumberd_logging.events",
+    "install": "plumberd_logging.bootstrap",
     "stream_for": "plumberd_logging.streams",
+    "uninstall": "plumberd_logging.bootstrap",
     "use_context": "plumberd_logging.context",
 }
 
@@ -166,6 +169,8 @@ __all__ = [
     "encode",
     "event_type_of",
     "field",
+    "install",
     "stream_for",
+    "uninstall",
     "use_context",
 ]

@@ -880,13 +880,16 @@ class EventWriter:
             if self._spool is not None:
                 report(
                     "exit",
-                    f"{left} events not yet sent to {where}; kept in the spool "
+                    f"{left} events not confirmed by {where}; kept in the spool "
                     f"{self._spool_path} and sent by the next writer that opens it",
                     force=True,
                 )
             else:
                 report(
-                    "exit", f"{left} events could not be sent to {where} and are lost", force=True
+                    "exit",
+                    f"{left} events not confirmed by {where} before the writer closed; "
+                    "they are lost unless the server stored them before the connection failed",
+                    force=True,
                 )
         if self._owns_client:
             self._client.close()

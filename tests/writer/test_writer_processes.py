@@ -47,7 +47,7 @@ def test_exit_without_close_delivers_everything(eventstore: InMemoryEventStore) 
     )
     assert done.returncode == 0, done.stderr
     assert numbers(eventstore, "Exit-1") == list(range(2000))
-    assert "lost" not in done.stderr
+    assert "not confirmed" not in done.stderr
 
 
 def test_exit_with_the_server_down_says_what_was_lost(eventstore: InMemoryEventStore) -> None:
@@ -69,8 +69,8 @@ def test_exit_with_the_server_down_says_what_was_lost(eventstore: InMemoryEventS
         url,
     )
     assert done.returncode == 0
-    assert "plumberd-logging: 5 events could not be sent to esdb://" in done.stderr
-    assert done.stderr.count("events could not be sent") == 1
+    assert "plumberd-logging: 5 events not confirmed by esdb://" in done.stderr
+    assert done.stderr.count("events not confirmed") == 1
 
 
 SPOOLED_PRODUCER = """
