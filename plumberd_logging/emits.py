@@ -55,7 +55,10 @@ or ``asyncio.CancelledError`` emit nothing.
 An event that cannot be built (missing or unknown fields, a stream that cannot be named, no writer
 configured, a closed writer) is not emitted: a rate-limited line goes to stderr and it is counted
 in ``emitter_of(fn).failures`` and :func:`emit_failures`. Events the writer cannot encode or
-append are dead-lettered by the writer (its ``stats()``, ``on_failed``).
+append are dead-lettered by the writer (its ``stats()``, ``on_failed``). Queueing never waits
+while the writer's queue has room; when it is full, the writer's overflow policy applies on the
+calling thread (for ``async def`` functions: on the event loop), so a writer serving coroutines
+is best configured with ``overflow="drop_newest"`` (counted) or a ``block_timeout`` you accept.
 
 **Writer.** ``writer=None`` uses :func:`~plumberd_logging.configure`'s default writer, looked up
 at each call, so decorating at import time works before ``configure()`` runs.
