@@ -426,7 +426,12 @@ class Emitter:
         if fields is None and params.var_keyword is None:
             returned = _return_supplies(fn, self._shape)
             if returned is not None:
-                self._check_required(self._shape, {n for n, _, _ in self._args} | returned)
+                self._check_required(
+                    self._shape,
+                    {n for n, _, _ in self._args} | returned,
+                    "they are not parameters of the function and its return annotation cannot "
+                    "provide them; add parameters, return them in a dict, or pass fields=...",
+                )
         self._err_shape: _EventShape | None = None
         if on_error is not None:
             shape = _EventShape.of(on_error, f"{what}: on_error")
@@ -439,19 +444,24 @@ class Emitter:
             self._err_args = _arg_plan(shape, params)
             self._err_stream = _stream_plan(stream, shape, params, f"{what}: on_error")
             if params.var_keyword is None:
-                self._check_required(shape, {n for n, _, _ in self._err_args} | set(ERROR_FIELDS))
+                self._check_required(
+                    shape,
+                    {n for n, _, _ in self._err_args} | set(ERROR_FIELDS),
+                    "they are neither parameters of the function nor error fields "
+                    f"({', '.join(ERROR_FIELDS)}); give them defaults or add parameters",
+                )
 
     def __repr__(self) -> str:
         return f"<Emitter {self._what}>"
 
-    def _check_required(self, shape: _EventShape, supplied: set[str] | frozenset[str]) -> None:
+    def _check_required(
+        self, shape: _EventShape, supplied: set[str] | frozenset[str], why: str
+    ) -> None:
         missing = [name for name in shape.required if name not in supplied]
         if missing:
             raise TypeError(
                 f"{self._what}: nothing supplies the required field(s) "
-                f"{', '.join(missing)} of {shape.cls.__name__}: they are not parameters of the "
-                "function and its return annotation cannot provide them; add parameters, "
-                "return them in a dict, or pass fields=..."
+                f"{', '.join(missing)} of {shape.cls.__name__}: {why}"
             )
 
     # -- per call ------------------------------------------------------------------------------

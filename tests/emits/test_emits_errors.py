@@ -271,3 +271,13 @@ def test_queue_full_reaches_the_caller_except_while_an_exception_propagates(
         hang.cancel()
         writer.close()
     assert [body(e)["Text"] for e in eventstore.events("Notes")] == ["first"]
+
+
+def test_required_fields_of_the_error_event_are_checked_when_decorating() -> None:
+    class Failed(Event):
+        error_message: str
+        operator: str
+
+    with pytest.raises(TypeError, match=r"field\(s\) operator of Failed: they are neither"):
+        emits(Note, "Notes", on_error=Failed)(lambda text: None)
+    emits(Note, "Notes", on_error=Failed)(lambda text, operator: None)
