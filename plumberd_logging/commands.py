@@ -29,37 +29,69 @@ an ``@emits`` call) they come from the scope, and ``UserId`` from the scope's us
 ``user_id``). The session streams get ``$maxAge`` of 30 days before the first command, like C#.
 
 Differences from 0.1.9, all fixes: the event id is the command id (0.1.9: random); the async
-methods never block the event loop (the gRPC call runs in the loop's default executor);
+methods never block the event loop (the gRPC calls run in the loop's default executor);
 ``$maxAge`` is set; commands go through the C#-compatible codec (PascalCase also for nested
-objects, C# value formats). Like 0.1.9, only fire-and-forget is supported: C# answers on
-``>SessionOut-{session_id}`` with ``{Command}Executed``/``{Command}Failed``, which this bus does not
-read yet (``fire_and_forget=False`` raises ``NotImplementedError``). Commands are only executed
-while a C# handler process is running (it reads from the end of its ``$et-`` projection).
+objects, C# value formats); and ``fire_and_forget=False`` (0.1.9: ``NotImplementedError``) waits
+for the handler's answer on ``>SessionOut-{session_id}``: ``{Command}Executed`` returns,
+``{Command}Failed`` raises :class:`CommandFailed`, no answer within ``timeout`` (default 30 s)
+raises :class:`CommandTimeout`. The answer is found by reading that stream (every 10 ms at first,
+backing off to 250 ms), not by a subscription. Commands are only executed while a C# handler
+process is running (it reads from the end of its ``$et-`` projection).
+
+    try:
+        bus.send(camera_id, StartRecording(...), fire_and_forget=False, timeout=10)
+    except CommandFailed as exc:
+        print(exc.message, exc.code)        # the handler's exception message, HTTP status code
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 from plumberd_logging._diagnostics import report
-from plumberd_logging.client import EventStoreClient
+from plumberd_logging.client import EventStoreClient, RecordedEvent
 from plumberd_logging.codec import EncodedEvent
 from plumberd_logging.context import current_context
-from plumberd_logging.errors import AccessDenied, InvalidEvent, PlumberdError
+from plumberd_logging.errors import AccessDenied, InvalidEvent, PlumberdError, StreamNotFound
 from plumberd_logging.events import event_type_of
 from plumberd_logging.metadata import Metadata
 from plumberd_logging.streams import _GUID_RE, ANY
 from plumberd_logging.writer import EventWriter, Receipt
 
-__all__ = ["SESSION_MAX_AGE", "CommandBus"]
+__all__ = ["RESULT_TIMEOUT", "SESSION_MAX_AGE", "CommandBus", "CommandFailed", "CommandTimeout"]
 
 #: ``$maxAge`` C# MicroPlumberd gives its session streams (``CommandBus.cs``).
 SESSION_MAX_AGE = timedelta(days=30)
+#: Seconds ``send(..., fire_and_forget=False)`` waits for the handler's answer by default.
+RESULT_TIMEOUT = 30.0
+_POLL_FIRST, _POLL_MAX = 0.01, 0.25  # seconds between reads of >SessionOut while waiting
+
+
+class CommandFailed(PlumberdError):
+    """The C# handler answered ``{Command}Failed``: ``message``, ``code`` (an HTTP status code,
+    as C# ``HttpStatusCode``), the ``command_id`` and the whole answer (``event``)."""
+
+    def __init__(self, event: RecordedEvent, command_id: UUID) -> None:
+        data = event.data if isinstance(event.data, dict) else {}
+        self.event = event
+        self.command_id = command_id
+        self.message = str(data.get("Message") or "")
+        code = data.get("Code")
+        self.code = code if isinstance(code, int) and not isinstance(code, bool) else None
+        super().__init__(
+            f"{event.type} for command {command_id}: {self.message or '(no message)'}"
+            + (f" (code {self.code})" if self.code is not None else "")
+        )
+
+
+class CommandTimeout(PlumberdError, TimeoutError):
+    """No answer from a C# handler in time (``send(..., fire_and_forget=False)``)."""
 
 
 class CommandBus:
@@ -138,14 +170,27 @@ class CommandBus:
         *,
         command_type: str | None = None,
     ) -> int:
-        """Append the command now (blocking); return the commit position.
+        """Append the command now (blocking); return the commit position of that append.
 
         ``recipient_id`` is the id the C# handler gets (``Handle(id, cmd)``): the aggregate or
         entity id. Errors are raised (:mod:`plumberd_logging.errors`); a retry with the same
-        command object is de-duplicated by the server.
+        command object is de-duplicated by the server. ``timeout``: the append's deadline; with
+        ``fire_and_forget=False`` also the wait for the handler's answer (default
+        ``RESULT_TIMEOUT``): ``CommandFailed`` or ``CommandTimeout`` is raised without one.
         """
-        encoded = self._encode(recipient_id, command, fire_and_forget, command_type)
-        return self._append(encoded, timeout)
+        encoded = self._encode(recipient_id, command, command_type)
+        if fire_and_forget:
+            return self._append(encoded, timeout)
+        deadline = time.monotonic() + self._wait_seconds(timeout)
+        after = self._out_revision(_remaining(deadline))
+        position = self._append(encoded, _remaining(deadline))
+        delay = _POLL_FIRST
+        while True:
+            after, outcome = self._read_outcome(encoded, after, _remaining(deadline))
+            if outcome is not None:
+                return _settle(outcome, encoded, position)
+            time.sleep(self._next_poll(encoded, deadline, delay))
+            delay = min(delay * 2, _POLL_MAX)
 
     async def send_async(
         self,
@@ -156,14 +201,27 @@ class CommandBus:
         *,
         command_type: str | None = None,
     ) -> int:
-        """Like :meth:`send`, awaiting the append in the loop's default executor.
+        """Like :meth:`send`, awaiting the append (and the reads) in the loop's default executor.
 
         The correlation context is read here, on the caller's task, before the hand-off.
         Cancelling the awaiting task does not stop an append already under way.
         """
-        encoded = self._encode(recipient_id, command, fire_and_forget, command_type)
+        encoded = self._encode(recipient_id, command, command_type)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, self._append, encoded, timeout)
+        if fire_and_forget:
+            return await loop.run_in_executor(None, self._append, encoded, timeout)
+        deadline = time.monotonic() + self._wait_seconds(timeout)
+        after = await loop.run_in_executor(None, self._out_revision, _remaining(deadline))
+        position = await loop.run_in_executor(None, self._append, encoded, _remaining(deadline))
+        delay = _POLL_FIRST
+        while True:
+            after, outcome = await loop.run_in_executor(
+                None, self._read_outcome, encoded, after, _remaining(deadline)
+            )
+            if outcome is not None:
+                return _settle(outcome, encoded, position)
+            await asyncio.sleep(self._next_poll(encoded, deadline, delay))
+            delay = min(delay * 2, _POLL_MAX)
 
     async def queue_async(
         self,
@@ -179,11 +237,15 @@ class CommandBus:
         The writer batches and retries (same event id) in the background; the returned
         :class:`Receipt` tells the outcome (``receipt.result(timeout)``; do not call it on the
         loop thread). ``timeout`` is unused (0.1.9 compatibility). Waiting for room in a full
-        queue happens in the executor, never on the loop.
+        queue happens in the executor, never on the loop. Only fire-and-forget: to wait for the
+        handler's answer use :meth:`send_async` with ``fire_and_forget=False``.
         """
-        body, event_type, custom = self._prepare(
-            recipient_id, command, fire_and_forget, command_type
-        )
+        if not fire_and_forget:
+            raise NotImplementedError(
+                "CommandBus.queue_async only queues; use send_async(..., fire_and_forget=False) "
+                "to wait for the handler's {Command}Executed / {Command}Failed"
+            )
+        body, event_type, custom = self._prepare(recipient_id, command, command_type)
         metadata = Metadata(**custom)
         self._encode_checked(body, metadata, event_type)  # invalid commands fail here
         loop = asyncio.get_running_loop()
@@ -228,19 +290,9 @@ class CommandBus:
     # -- internals -----------------------------------------------------------------------------
 
     def _prepare(
-        self,
-        recipient_id: object,
-        command: object,
-        fire_and_forget: bool,
-        command_type: str | None,
+        self, recipient_id: object, command: object, command_type: str | None
     ) -> tuple[object, str, dict[str, Any]]:
         """Body, event type and custom metadata of a command; context read on this thread."""
-        if not fire_and_forget:
-            raise NotImplementedError(
-                "CommandBus: fire_and_forget=False (waiting for the handler's "
-                "{Command}Executed/{Command}Failed on >SessionOut) is not supported yet; "
-                "send with fire_and_forget=True"
-            )
         if self._closed:
             raise PlumberdError(f"{self!r} is closed")
         recipient = _recipient(recipient_id)
@@ -280,15 +332,9 @@ class CommandBus:
         return body, event_type, custom
 
     def _encode(
-        self,
-        recipient_id: object,
-        command: object,
-        fire_and_forget: bool,
-        command_type: str | None,
+        self, recipient_id: object, command: object, command_type: str | None
     ) -> EncodedEvent:
-        body, event_type, custom = self._prepare(
-            recipient_id, command, fire_and_forget, command_type
-        )
+        body, event_type, custom = self._prepare(recipient_id, command, command_type)
         return self._encode_checked(body, Metadata(**custom), event_type)
 
     def _encode_checked(self, body: object, metadata: Metadata, event_type: str) -> EncodedEvent:
@@ -298,6 +344,45 @@ class CommandBus:
         deadline = timeout if timeout is not None else self._timeout
         self._prepare_session(deadline)
         return self.client.append_encoded(self.stream_in, [encoded], ANY, timeout=deadline)
+
+    def _wait_seconds(self, timeout: float | None) -> float:
+        if timeout is not None:
+            if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+                raise ValueError(f"timeout: expected seconds > 0, got {timeout!r}")
+            return float(timeout)
+        return self._timeout if self._timeout is not None else RESULT_TIMEOUT
+
+    def _out_revision(self, timeout: float) -> int:
+        """The last revision of ``>SessionOut`` before the command is sent (-1: none yet)."""
+        revision = self.client.stream_revision(self.stream_out, timeout=timeout)
+        return -1 if revision is None else revision
+
+    def _read_outcome(
+        self, encoded: EncodedEvent, after: int, timeout: float
+    ) -> tuple[int, RecordedEvent | None]:
+        """The handler's answer to ``encoded`` among the ``>SessionOut`` events after ``after``."""
+        try:
+            events = self.client.read_stream(
+                self.stream_out, from_revision=after + 1, timeout=timeout
+            )
+        except StreamNotFound:
+            return after, None
+        executed, failed = f"{encoded.type}Executed", f"{encoded.type}Failed"
+        for e in events:
+            after = e.revision
+            if (e.type == executed or e.type.startswith(failed)) and _answers(e, encoded.id):
+                return after, e
+        return after, None
+
+    def _next_poll(self, encoded: EncodedEvent, deadline: float, delay: float) -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise CommandTimeout(
+                f"no {encoded.type}Executed or {encoded.type}Failed for command {encoded.id} "
+                f"on {self.stream_out!r} in time; is a C# handler for {encoded.type} running? "
+                "(it only sees commands written while it runs)"
+            )
+        return min(delay, remaining)
 
     def _queue(self, body: object, metadata: Metadata, event_type: str) -> Receipt:
         self._prepare_session(self._timeout)
@@ -332,6 +417,27 @@ class CommandBus:
                 report("command_bus", f"cannot set $maxAge on {stream!r} (will retry): {exc}")
             else:
                 self._session_ready.set()
+
+
+def _remaining(deadline: float) -> float:
+    """Seconds left until ``deadline`` (at least a little, so a last call can still answer)."""
+    return max(deadline - time.monotonic(), 0.001)
+
+
+def _answers(event: RecordedEvent, command_id: UUID) -> bool:
+    data = event.data
+    if not isinstance(data, dict):
+        return False
+    try:
+        return UUID(str(data.get("CommandId"))) == command_id
+    except ValueError:
+        return False
+
+
+def _settle(outcome: RecordedEvent, encoded: EncodedEvent, position: int) -> int:
+    if outcome.type == f"{encoded.type}Executed":
+        return position
+    raise CommandFailed(outcome, encoded.id)
 
 
 def _session_id(value: object) -> UUID:

@@ -177,10 +177,11 @@ def test_dict_commands_need_a_type_and_get_an_id(
         (lambda b: b.send("", g4_command()), ValueError, "recipient_id: must not be empty"),
         (lambda b: b.send(1.5, g4_command()), TypeError, "recipient_id: expected a UUID"),
         (
-            lambda b: b.send("r", g4_command(), fire_and_forget=False),
+            lambda b: asyncio.run(b.queue_async("r", g4_command(), fire_and_forget=False)),
             NotImplementedError,
-            "fire_and_forget=False",
+            "queue_async only queues",
         ),
+        (lambda b: b.send("r", g4_command(), False, 0), ValueError, "timeout: expected"),
         (
             lambda b: b.send("r", {"Id": str(UUID(int=0))}, command_type="X"),
             InvalidEvent,
