@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from plumberd_logging.bootstrap import install, uninstall
     from plumberd_logging.client import EventStoreClient, RecordedEvent
     from plumberd_logging.codec import CONTENT_TYPE, Codec, EncodedEvent, encode
-    from plumberd_logging.commands import CommandBus
+    from plumberd_logging.commands import CommandBus, CommandFailed, CommandTimeout
     from plumberd_logging.config import configure, default_writer
     from plumberd_logging.context import (
         CorrelationContext,
@@ -70,6 +70,8 @@ _EXPORTS: dict[str, str] = {
     "CONTENT_TYPE": "plumberd_logging.codec",
     "Codec": "plumberd_logging.codec",
     "CommandBus": "plumberd_logging.commands",
+    "CommandFailed": "plumberd_logging.commands",
+    "CommandTimeout": "plumberd_logging.commands",
     "CorrelationContext": "plumberd_logging.context",
     "EncodedEvent": "plumberd_logging.codec",
     "Event": "plumberd_logging.events",
@@ -134,6 +136,8 @@ __all__ = [
     "AccessDenied",
     "Codec",
     "CommandBus",
+    "CommandFailed",
+    "CommandTimeout",
     "CorrelationContext",
     "EncodedEvent",
     "Event",

@@ -10,8 +10,7 @@ from uuid import UUID
 
 import pytest
 
-from plumberd_logging import CommandBus, Event, EventStoreClient
-from plumberd_logging.commands import CommandFailed, CommandTimeout
+from plumberd_logging import CommandBus, CommandFailed, CommandTimeout, Event, EventStoreClient
 from plumberd_logging.testing import InMemoryEventStore, ProposedEvent, StoredEvent
 
 
