@@ -101,7 +101,8 @@ class CommandBus:
     ``session_id``: this bus's session (default: a new one, as in C# and 0.1.9).
     ``user_id``: ``UserId`` of commands sent outside a scope that has a user.
     ``max_age``: ``$maxAge`` set on the session streams before the first command (``None``: leave
-    their metadata alone). ``timeout``: default deadline of each send, in seconds.
+    their metadata alone). ``timeout``: default deadline of each send, in seconds (and of the wait
+    for the handler's answer with ``fire_and_forget=False``).
     ``writer``: the :class:`EventWriter` ``queue_async`` queues to (default: one the bus creates
     over ``client`` and closes, flushing, in ``close()``). ``close_client``: whether ``close()``
     also closes the client (default True, as py-micro-plumberd 0.1.9 does).
@@ -118,9 +119,7 @@ class CommandBus:
         writer: EventWriter | None = None,
         close_client: bool = True,
     ) -> None:
-        if isinstance(client, str):
-            client = EventStoreClient(client)
-        elif not isinstance(client, EventStoreClient):
+        if not isinstance(client, EventStoreClient | str):
             raise TypeError(
                 "CommandBus(client=...): expected an EventStoreClient or a connection string, "
                 f"got {type(client).__name__}"
@@ -141,6 +140,8 @@ class CommandBus:
             raise ValueError(f"CommandBus(timeout=...): expected seconds > 0, got {timeout!r}")
         if writer is not None and not isinstance(writer, EventWriter):
             raise TypeError(f"CommandBus(writer=...): expected an EventWriter, got {writer!r}")
+        if isinstance(client, str):
+            client = EventStoreClient(client)
         self.client = client
         #: The session id as text (py-micro-plumberd 0.1.9 keeps a ``str`` too).
         self.session_id = str(session)
