@@ -40,7 +40,19 @@ try:
 except ImportError:  # pragma: no cover - Windows: single-process spools only
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["Spool", "SpoolRecord", "SpoolStatus", "spool_status"]
+__all__ = [
+    "DeadLetter",
+    "Spool",
+    "SpoolFile",
+    "SpoolRecord",
+    "SpoolStatus",
+    "iter_records",
+    "read_dead_letters",
+    "read_records",
+    "remove_orphan",
+    "spool_files",
+    "spool_status",
+]
 
 SpoolSync = Literal["normal", "full"]
 
@@ -100,6 +112,32 @@ class SpoolStatus:
     pending_bytes: int
     dead_letters: int
     oldest: float | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SpoolFile:
+    """One writer's file in a spool directory (see :func:`spool_files`).
+
+    ``live`` is True while a running writer holds the file's lock; ``pid`` is the process that
+    created it (from the file name), which may be gone.
+    """
+
+    path: Path
+    pid: int | None
+    live: bool
+    pending_events: int
+    pending_bytes: int
+    dead_letters: int
+    oldest: float | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A spooled event the server refused for good, with the reason and when it failed."""
+
+    record: SpoolRecord
+    reason: str
+    failed_at: float
 
 
 class _Group:
@@ -375,6 +413,65 @@ def iter_records(directory: str | os.PathLike[str], table: str = "events") -> It
                 yield _record(row)
 
 
+def spool_files(directory: str | os.PathLike[str]) -> list[SpoolFile]:
+    """Each file of a spool directory with what it holds, oldest name first (read-only)."""
+    root = Path(directory)
+    files: list[SpoolFile] = []
+    for path in sorted(root.glob("spool-*.sqlite3")) if root.is_dir() else []:
+        live = _is_locked(path)
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+                row = db.execute(
+                    "SELECT COUNT(*), COALESCE(SUM(LENGTH(data) + LENGTH(metadata)), 0), "
+                    "MIN(spooled_at) FROM events"
+                ).fetchone()
+                dead = db.execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0]
+        except sqlite3.OperationalError:
+            if path.exists():  # not a spool file (no tables yet: a writer is creating it)
+                files.append(SpoolFile(path, _pid_of(path), live, 0, 0, 0, None))
+            continue  # else adopted by a writer meanwhile
+        files.append(SpoolFile(path, _pid_of(path), live, row[0], row[1], dead, row[2]))
+    return files
+
+
+def read_records(path: str | os.PathLike[str]) -> Iterator[SpoolRecord]:
+    """The pending events of one spool file, oldest first (read-only)."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        for row in db.execute(f"SELECT seq, {_COLUMNS} FROM events ORDER BY seq"):
+            yield _record(row)
+
+
+def read_dead_letters(path: str | os.PathLike[str]) -> Iterator[DeadLetter]:
+    """The dead letters of one spool file, oldest first (read-only)."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        for row in db.execute(
+            f"SELECT seq, {_COLUMNS}, reason, failed_at FROM dead_letters ORDER BY seq"
+        ):
+            yield DeadLetter(_record(row[:8]), row[8], row[9])
+
+
+def remove_orphan(path: str | os.PathLike[str]) -> bool:
+    """Delete a spool file no writer holds (with its ``-wal``, ``-shm`` and ``.lock``).
+
+    Returns False, touching nothing, when a live writer holds it. Its events are lost: this is
+    for files an operator decided to discard (``plumberd spool purge``).
+    """
+    db_path = Path(path)
+    try:
+        fd = _lock_exclusive(db_path, blocking=False)
+    except BlockingIOError:
+        return False
+    try:
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{db_path}{suffix}")
+        return True
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{db_path}.lock")
+        os.close(fd)
+
+
 # -- helpers -----------------------------------------------------------------------------------
 
 
@@ -405,6 +502,12 @@ def _is_locked(db_path: Path) -> bool:
         return True
     os.close(fd)
     return False
+
+
+def _pid_of(db_path: Path) -> int | None:
+    """The pid in ``spool-<pid>-<token>.sqlite3``."""
+    pid = db_path.name.removeprefix("spool-").split("-", 1)[0]
+    return int(pid) if pid.isdigit() else None
 
 
 def _code(expected: int | StreamState) -> int:
