@@ -22,8 +22,17 @@ __all__ = ["main"]
 #: ``(args) -> exit code`` function.
 COMMANDS = ("demo", "run", "serve", "tail", "check", "spool")
 
-EPILOG = """exit codes: 0 success; 1 failure (see the message); 2 usage error.
-`plumberd check` has its own codes (see plumberd check --help)."""
+EPILOG = """exit codes (the same in every command; each command's --help lists its own):
+   0  success
+   1  failure (see the message)
+   2  usage error: bad arguments or a bad URL
+   3  server unreachable: connection refused, unknown host, no route
+   4  timeout: the server accepted the connection but did not answer in time
+   5  the server answered with an unexpected error
+   6  not found (a stream, a spool directory)
+   7  in use (a port; spool files of a running writer)
+ 8-10 reserved (TLS, credentials, not leader)
+`plumberd run` exits with the program's own code (127: program not found)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,9 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"plumberd-logging {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     for name in COMMANDS:
+        qualified = f"plumberd_logging._cli.{name}"
         try:
-            module = import_module(f"plumberd_logging._cli.{name}")
-        except ModuleNotFoundError:
+            module = import_module(qualified)
+        except ModuleNotFoundError as exc:
+            if exc.name != qualified:  # a broken import inside the module: say so
+                raise
             continue
         module.add_parser(subparsers)
     return parser
