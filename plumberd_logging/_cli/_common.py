@@ -52,6 +52,7 @@ __all__ = [
     "human_bytes",
     "is_timeout",
     "open_client",
+    "plural",
     "probe_tcp",
     "quiet_grpc",
     "server_url",
@@ -299,6 +300,11 @@ def probe_tcp(endpoint: Endpoint, timeout: float) -> tuple[float, CommandError |
 def shown(url: str) -> str:
     """A URL as it may be printed: the password masked."""
     return redact(url)
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``plural(1, "file")`` -> ``'1 file'``; ``plural(2_000, "event")`` -> ``'2,000 events'``."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
 
 
 def human_bytes(n: int) -> str:
