@@ -67,6 +67,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from plumberd_logging.testing._auth import DEFAULT_USERS, AccessControl
+    from plumberd_logging.testing._cluster import InMemoryCluster
     from plumberd_logging.testing._database import (
         ANY,
         DELETED_STREAM,
@@ -87,20 +89,25 @@ if TYPE_CHECKING:
     from plumberd_logging.testing._process import ServerProcess
     from plumberd_logging.testing._runtime import DEFAULT_MAX_APPEND_SIZE
     from plumberd_logging.testing._server import InMemoryEventStore
+    from plumberd_logging.testing._tls import DEFAULT_TLS_HOSTS, TlsFiles
 
 __all__ = [
     "ANY",
     "DEFAULT_MAX_APPEND_SIZE",
+    "DEFAULT_TLS_HOSTS",
+    "DEFAULT_USERS",
     "DELETED_STREAM",
     "NO_STREAM",
     "RPC_NAMES",
     "STREAM_EXISTS",
+    "AccessControl",
     "AppendResult",
     "CallCounter",
     "Database",
     "EventFilter",
     "Fault",
     "Faults",
+    "InMemoryCluster",
     "InMemoryEventStore",
     "MultiAppendResult",
     "ProposedEvent",
@@ -109,12 +116,16 @@ __all__ = [
     "StoredEvent",
     "StreamDeleted",
     "StreamNotFound",
+    "TlsFiles",
     "WrongExpectedVersion",
 ]
 
 # Loaded on first use, so that importing this package (and the pytest plugin, which loads in
 # every pytest run) costs next to nothing.
 _EXPORTS = {
+    "DEFAULT_USERS": "_auth",
+    "AccessControl": "_auth",
+    "InMemoryCluster": "_cluster",
     "ANY": "_database",
     "DELETED_STREAM": "_database",
     "NO_STREAM": "_database",
@@ -136,6 +147,8 @@ _EXPORTS = {
     "ServerProcess": "_process",
     "DEFAULT_MAX_APPEND_SIZE": "_runtime",
     "InMemoryEventStore": "_server",
+    "DEFAULT_TLS_HOSTS": "_tls",
+    "TlsFiles": "_tls",
 }
 
 

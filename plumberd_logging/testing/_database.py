@@ -501,6 +501,17 @@ class Database:
         with self._lock:
             return [e for e in self._log if include_system or not e.is_system]
 
+    def wait_for_change(self, since: int, timeout: float) -> int:
+        """Wait up to ``timeout`` seconds for :attr:`version` to move past ``since``; returns it.
+
+        For followers of the data (catch-up subscriptions): read a snapshot, remember the version
+        it was read at, then wait here instead of polling.
+        """
+        with self._changed:
+            if self._version == since and timeout > 0:
+                self._changed.wait(timeout)
+            return self._version
+
     def wait_for(self, predicate: Callable[[], _T], *, timeout: float = 5.0) -> _T:
         """Wait until ``predicate()`` returns something truthy and return it.
 

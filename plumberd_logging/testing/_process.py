@@ -9,7 +9,13 @@ tests (``kill()`` delivers SIGKILL, so clients see a vanished server without a g
         server.kill()                                 # crash
         server.start()                                # same port, empty database
 
-The child prints its URL on stdout once it listens; ``start()`` waits for that line.
+The child prints its URL on stdout once it listens; ``start()`` waits for that line. A secure
+server or a cluster is one option away::
+
+    ServerProcess(tls=True, users={"admin": "changeit", "reader": "pw"}, writers=["admin"])
+    ServerProcess(cluster=3)          # .url lists the three nodes, .node_urls each of them
+
+The certificates of a TLS server are made once, in the parent, and kept across restarts.
 """
 
 from __future__ import annotations
@@ -21,11 +27,13 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Collection, Mapping
 from typing import IO
 
 from typing_extensions import Self
 
 from plumberd_logging.testing._runtime import DEFAULT_MAX_APPEND_SIZE
+from plumberd_logging.testing._tls import TlsFiles
 
 __all__ = ["ServerProcess"]
 
@@ -34,7 +42,9 @@ class ServerProcess:
     """``python -m plumberd_logging.testing`` as a child process, managed as a context manager.
 
     ``port=0`` lets the first start pick a free port; later starts reuse it. Each start begins
-    with an empty database (the process keeps its data in memory only).
+    with an empty database (the process keeps its data in memory only). ``tls``, ``users``,
+    ``writers`` and ``cluster`` are passed on as ``--tls``, ``--users``, ``--writers`` and
+    ``--cluster`` (see ``python -m plumberd_logging.testing --help``).
     """
 
     def __init__(
@@ -45,12 +55,26 @@ class ServerProcess:
         max_append_size: int = DEFAULT_MAX_APPEND_SIZE,
         python: str | None = None,
         startup_timeout: float = 30.0,
+        tls: bool | TlsFiles = False,
+        users: Mapping[str, str] | None = None,
+        writers: Collection[str] | None = None,
+        cluster: int | None = None,
     ) -> None:
         self.host = host
         self.max_append_size = max_append_size
         self.startup_timeout = startup_timeout
+        self.users = dict(users) if users is not None else None
+        self.writers = list(writers) if writers is not None else None
+        self.cluster = cluster
+        if tls is True or (tls is False and (users is not None or writers is not None)):
+            tls = TlsFiles.generate()
+        self.tls: TlsFiles | None = tls if isinstance(tls, TlsFiles) else None
+        """The certificates the child serves (made here, so restarts keep them)."""
         self._python = python or sys.executable
         self._port = port
+        self._ports: list[int] | None = None
+        self._url: str | None = None
+        self._node_urls: list[str] = []
         self._process: subprocess.Popen[str] | None = None
         self._stderr: IO[bytes] | None = None
 
@@ -74,8 +98,23 @@ class ServerProcess:
 
     @property
     def url(self) -> str:
-        """Connection string: ``esdb://HOST:PORT?tls=false``."""
-        return f"esdb://{self.host}:{self.port}?tls=false"
+        """The connection string the child printed: ``esdb://HOST:PORT?tls=false`` and so on."""
+        if self._url is None:
+            return f"esdb://{self.host}:{self.port}?tls=false"
+        return self._url
+
+    @property
+    def node_urls(self) -> list[str]:
+        """A cluster's nodes, each on its own (direct connection strings, in gossip order)."""
+        return list(self._node_urls)
+
+    @property
+    def ca_file(self) -> str:
+        """Path of the CA certificate clients must trust (TLS only)."""
+        if self.tls is None:
+            msg = "this server does not use TLS; create it with tls=True"
+            raise RuntimeError(msg)
+        return str(self.tls.ca_file)
 
     @property
     def pid(self) -> int | None:
@@ -92,6 +131,22 @@ class ServerProcess:
         if self.is_running:
             return self
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in _reap()
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self._process = subprocess.Popen(
+            self._command(), stdout=subprocess.PIPE, stderr=self._stderr, text=True, env=env
+        )
+        lines = self._read_lines(self._process)
+        self._url = lines[0]
+        self._node_urls = [
+            line.split(": ", 1)[1].rsplit(" ", 1)[0] for line in lines if line.startswith("node-")
+        ]
+        first = self._node_urls[0] if self._node_urls else self._url
+        self._port = _port_of(first)
+        if self._node_urls:
+            self._ports = [_port_of(url) for url in self._node_urls]
+        return self
+
+    def _command(self) -> list[str]:
         command = [
             self._python,
             "-m",
@@ -103,13 +158,20 @@ class ServerProcess:
             "--max-append-size",
             str(self.max_append_size),
         ]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self._process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=self._stderr, text=True, env=env
-        )
-        url = self._read_url(self._process)
-        self._port = int(url.rsplit(":", 1)[1].split("?", 1)[0])
-        return self
+        if self.tls is not None:
+            command += ["--tls-dir", str(self.tls.directory)]
+        if self.users is not None:
+            command += ["--users", ",".join(f"{u}:{p}" for u, p in self.users.items())]
+        if self.writers is not None:
+            command += ["--writers", ",".join(self.writers)]
+        if self.cluster is not None:
+            command += ["--cluster", str(self.cluster)]
+            if self._ports is not None:
+                command += ["--ports", ",".join(map(str, self._ports))]
+        return command
+
+    def _expected_lines(self) -> int:
+        return 1 + (self.tls is not None) + (self.cluster or 0)
 
     def stop(self, timeout: float = 10.0) -> int | None:
         """Ask the child to stop (SIGTERM), kill it after ``timeout``; returns its exit code."""
@@ -140,26 +202,36 @@ class ServerProcess:
         self.stop()
         return self.start()
 
-    def _read_url(self, process: subprocess.Popen[str]) -> str:
-        lines: queue.Queue[str] = queue.Queue()
+    def _read_lines(self, process: subprocess.Popen[str]) -> list[str]:
+        """The lines the child prints once it is ready (the URL first)."""
+        lines: queue.Queue[list[str]] = queue.Queue()
         stdout = process.stdout
         assert stdout is not None
-        reader = threading.Thread(
-            target=lambda: lines.put(stdout.readline()), name="server-process-url", daemon=True
-        )
+        expected = self._expected_lines()
+
+        def read() -> None:
+            got: list[str] = []
+            while len(got) < expected:
+                line = stdout.readline()
+                if not line:
+                    break
+                got.append(line.strip())
+            lines.put(got)
+
+        reader = threading.Thread(target=read, name="server-process-url", daemon=True)
         reader.start()
         try:
-            line = lines.get(timeout=self.startup_timeout).strip()
+            got = lines.get(timeout=self.startup_timeout)
         except queue.Empty:
-            line = ""
-        if not line.startswith("esdb://"):
+            got = []
+        if len(got) < expected or not got[0].startswith("esdb://"):
             process.kill()
             process.wait()
             detail = self._stderr_text()
             self._reap()
             msg = f"test server did not start (exit code {process.returncode}): {detail}"
             raise RuntimeError(msg)
-        return line
+        return got
 
     def _stderr_text(self) -> str:
         if self._stderr is None:
@@ -175,3 +247,8 @@ class ServerProcess:
             self._stderr.close()
             self._stderr = None
         return process.returncode if process is not None else None
+
+
+def _port_of(url: str) -> int:
+    """The port of a single-host connection string (``scheme://[cred@]host:PORT?...``)."""
+    return int(url.split("?", 1)[0].rsplit(":", 1)[1])

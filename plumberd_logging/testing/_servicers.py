@@ -22,18 +22,21 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 from uuid import UUID, uuid4
 
 import grpc
-from google.protobuf import any_pb2, json_format, struct_pb2
+from google.protobuf import any_pb2, duration_pb2, json_format, struct_pb2
+from google.rpc import error_details_pb2
 from google.rpc import status_pb2 as rich_status_pb2
 from grpc_status import rpc_status
 from kurrentdbclient.protos.google.rpc import code_pb2
+from kurrentdbclient.protos.kurrent.rpc import errors_pb2 as kurrent_errors_pb2
 from kurrentdbclient.protos.v1 import gossip_pb2, shared_pb2, status_pb2, streams_pb2
 from kurrentdbclient.protos.v2.streams import errors_pb2 as v2_errors_pb2
 from kurrentdbclient.protos.v2.streams import streams_pb2 as v2_streams_pb2
 
+from plumberd_logging.testing._auth import Action, AuthenticationFailed
 from plumberd_logging.testing._database import (
     ANY,
     NO_STREAM,
@@ -45,6 +48,7 @@ from plumberd_logging.testing._database import (
     StreamNotFound,
     WrongExpectedVersion,
 )
+from plumberd_logging.testing._subscriptions import subscribe_to_all, subscribe_to_stream
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -123,16 +127,93 @@ def _missing_metadata(metadata: Any) -> str | None:
 
 
 class _Servicer:
-    """Shared plumbing: call counting, fault application, KurrentDB-shaped aborts."""
+    """Shared plumbing: call counting, authentication, access, leadership, faults, aborts."""
 
     def __init__(self, node: NodeRuntime) -> None:
         self._node = node
         self._db = node.database
 
-    def _arrive(self, rpc: str, context: grpc.ServicerContext) -> None:
-        """Count the call and apply the faults that act on arrival."""
+    def _arrive(self, rpc: str, context: grpc.ServicerContext) -> str | None:
+        """Count the call, authenticate it and apply the faults that act on arrival.
+
+        Returns the calling user (``None``: anonymous, or a node without users).
+        """
         self._node.calls.record(rpc)
+        user = self._authenticate(context)
         self._apply_faults(rpc, context, after_commit=False)
+        return user
+
+    def _authenticate(self, context: grpc.ServicerContext) -> str | None:
+        access = self._node.access
+        if access is None:
+            return None
+        header = _metadata_value(context, "authorization")
+        try:
+            return access.authenticate(header)
+        except AuthenticationFailed:
+            # KurrentDB's AuthenticationMiddleware, before any service sees the call.
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "Unauthenticated")
+
+    def _authorize(
+        self, context: grpc.ServicerContext, user: str | None, action: Action, stream: str
+    ) -> None:
+        """Refuse the call as KurrentDB's v1 services do (``RpcExceptions.AccessDenied``)."""
+        if not self._allowed(user, action, stream):
+            self._abort(
+                context,
+                grpc.StatusCode.PERMISSION_DENIED,
+                "Access Denied",
+                (("exception", "access-denied"),),
+            )
+
+    def _allowed(self, user: str | None, action: Action, stream: str) -> bool:
+        access = self._node.access
+        return access is None or access.allows(user, action, stream)
+
+    @staticmethod
+    def _requires_leader(context: grpc.ServicerContext) -> bool:
+        """The ``requires-leader`` header, parsed like .NET's ``bool.TryParse``."""
+        value = _metadata_value(context, "requires-leader")
+        return value is not None and value.strip().lower() == "true"
+
+    def _check_leader(self, context: grpc.ServicerContext) -> None:
+        """On a follower, refuse a call that requires the leader; refuse all while electing."""
+        state = self._node.state
+        if state == "Leader":
+            return
+        if state == "Unknown":
+            self.abort_not_ready(context)
+        if self._requires_leader(context):
+            self.abort_not_leader(context)
+
+    def abort_not_leader(self, context: grpc.ServicerContext) -> NoReturn:
+        """KurrentDB's ``RpcExceptions.LeaderInfo``: NOT_FOUND with the leader's endpoint."""
+        leader = self._node.leader()
+        if leader is None:
+            self.abort_not_ready(context)
+        self._abort(
+            context,
+            grpc.StatusCode.NOT_FOUND,
+            "Leader info available",
+            (
+                ("exception", "not-leader"),
+                ("leader-endpoint-host", leader.host),
+                ("leader-endpoint-port", str(leader.port)),
+            ),
+        )
+
+    def abort_not_ready(self, context: grpc.ServicerContext) -> NoReturn:
+        """KurrentDB's ``RpcExceptions.ServerNotReady`` (no leader yet, for example)."""
+        context.abort(grpc.StatusCode.UNAVAILABLE, "Server Is Not Ready")
+
+    def abort_stream_deleted(self, context: grpc.ServicerContext, stream: str) -> NoReturn:
+        """KurrentDB's ``RpcExceptions.StreamDeleted``."""
+        self._abort(
+            context,
+            grpc.StatusCode.FAILED_PRECONDITION,
+            f"Event stream '{stream}' is deleted.",
+            (("exception", "stream-deleted"), ("stream-name", stream)),
+        )
 
     def _apply_faults(self, rpc: str, context: grpc.ServicerContext, *, after_commit: bool) -> None:
         def gave_up() -> bool:
@@ -153,20 +234,15 @@ class _Servicer:
         code: grpc.StatusCode,
         details: str,
         trailers: Sequence[tuple[str, str]] = (),
-    ) -> None:
+    ) -> NoReturn:
         if trailers:
             context.set_trailing_metadata(tuple(trailers))
         context.abort(code, details)
 
-    def _abort_stream_deleted(self, context: grpc.ServicerContext, stream: str) -> None:
-        self._abort(
-            context,
-            grpc.StatusCode.FAILED_PRECONDITION,
-            f"Event stream '{stream}' is deleted.",
-            (("exception", "stream-deleted"), ("stream-name", stream)),
-        )
+    def _abort_stream_deleted(self, context: grpc.ServicerContext, stream: str) -> NoReturn:
+        self.abort_stream_deleted(context, stream)
 
-    def _abort_size_exceeded(self, context: grpc.ServicerContext) -> None:
+    def _abort_size_exceeded(self, context: grpc.ServicerContext) -> NoReturn:
         limit = self._node.max_append_size
         self._abort(
             context,
@@ -175,7 +251,7 @@ class _Servicer:
             (("exception", "maximum-append-size-exceeded"), ("maximum-append-size", str(limit))),
         )
 
-    def _abort_missing_metadata(self, context: grpc.ServicerContext, key: str) -> None:
+    def _abort_missing_metadata(self, context: grpc.ServicerContext, key: str) -> NoReturn:
         self._abort(
             context,
             grpc.StatusCode.INVALID_ARGUMENT,
@@ -185,6 +261,13 @@ class _Servicer:
                 ("required-metadata-properties", "type,content-type"),
             ),
         )
+
+
+def _metadata_value(context: grpc.ServicerContext, key: str) -> str | None:
+    for name, value in context.invocation_metadata():
+        if name == key:
+            return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    return None
 
 
 def _expected_v1(options: Any) -> int:
@@ -206,14 +289,16 @@ class StreamsServicer(_Servicer):
     def read(
         self, request: streams_pb2.ReadReq, context: grpc.ServicerContext
     ) -> Iterator[streams_pb2.ReadResp]:
-        """Read a stream or ``$all`` (catch-up subscriptions are not served yet)."""
-        self._arrive("Read", context)
+        """Read a stream or ``$all``, or serve a catch-up subscription to either."""
+        user = self._arrive("Read", context)
         options = request.options
+        on_stream = options.WhichOneof("stream_option") == "stream"
+        target = options.stream.stream_identifier.stream_name.decode("utf-8") if on_stream else ""
+        self._authorize(context, user, "read", target if on_stream else "$all")
         if options.WhichOneof("count_option") == "subscription":
-            context.abort(
-                grpc.StatusCode.UNIMPLEMENTED,
-                "plumberd_logging.testing does not serve catch-up subscriptions yet",
-            )
+            yield from self._subscribe(options, context)
+            return
+        self._check_leader(context)
         structured = options.uuid_option.WhichOneof("content") == "structured"
         backwards = options.read_direction == streams_pb2.ReadReq.Options.Backwards
         limit = options.count
@@ -240,6 +325,37 @@ class StreamsServicer(_Servicer):
             if not context.is_active():
                 return
             yield _read_resp(event, structured=structured)
+
+    def _subscribe(
+        self, options: streams_pb2.ReadReq.Options, context: grpc.ServicerContext
+    ) -> Iterator[streams_pb2.ReadResp]:
+        structured = options.uuid_option.WhichOneof("content") == "structured"
+
+        def event_message(event: StoredEvent) -> streams_pb2.ReadResp:
+            return _read_resp(event, structured=structured)
+
+        requires_leader = self._requires_leader(context)
+        if options.WhichOneof("stream_option") == "stream":
+            yield from subscribe_to_stream(
+                self._node, options, context, self, event_message, requires_leader=requires_leader
+            )
+            return
+        event_filter: EventFilter | None = None
+        if options.WhichOneof("filter_option") == "filter":
+            event_filter = self._event_filter(options.filter, context)
+        yield from subscribe_to_all(
+            self._node,
+            options,
+            context,
+            self,
+            event_message,
+            event_filter,
+            requires_leader=requires_leader,
+        )
+
+    def after_confirmation(self, context: grpc.ServicerContext) -> None:
+        """A subscription is confirmed: the faults for a Read's answer apply now."""
+        self._apply_faults("Read", context, after_commit=True)
 
     def _read_stream(
         self, options: streams_pb2.ReadReq.Options.StreamOptions, *, backwards: bool, limit: int
@@ -299,12 +415,13 @@ class StreamsServicer(_Servicer):
         self, request_iterator: Iterator[streams_pb2.AppendReq], context: grpc.ServicerContext
     ) -> streams_pb2.AppendResp:
         """The client-streaming append: one ``options`` message, then one per event."""
-        self._arrive("Append", context)
+        user = self._arrive("Append", context)
         first = next(request_iterator, None)
         if first is None or first.WhichOneof("content") != "options":
             context.abort(grpc.StatusCode.UNKNOWN, _HANDLER_ERROR)
         options = first.options
         stream = options.stream_identifier.stream_name.decode("utf-8")
+        self._authorize(context, user, "write", stream)
         expected = _expected_v1(options)
         events: list[ProposedEvent] = []
         size = 0
@@ -325,6 +442,7 @@ class StreamsServicer(_Servicer):
             if size > self._node.max_append_size:
                 self._abort_size_exceeded(context)
             events.append(event)
+        self._check_leader(context)  # the write reaches the node's state machine only now
         response = self._append_v1(stream, expected, events, options, context)
         self._apply_faults("Append", context, after_commit=True)
         return response
@@ -342,7 +460,6 @@ class StreamsServicer(_Servicer):
         except StreamDeleted:
             self._apply_faults("Append", context, after_commit=True)
             self._abort_stream_deleted(context, stream)
-            raise  # unreachable: abort raises
         except WrongExpectedVersion as e:
             return streams_pb2.AppendResp(
                 wrong_expected_version=_append_wrong_version(options, expected, e.actual)
@@ -365,12 +482,17 @@ class StreamsServicer(_Servicer):
         self, request_iterator: Iterator[streams_pb2.BatchAppendReq], context: grpc.ServicerContext
     ) -> Iterator[streams_pb2.BatchAppendResp]:
         """The bidi batch append: requests grouped by correlation id, one answer each."""
-        self._arrive("BatchAppend", context)
+        user = self._arrive("BatchAppend", context)
         pending: dict[bytes, _PendingBatch] = {}
         for request in request_iterator:
             correlation = request.correlation_id.SerializeToString()
             if request.HasField("options") and correlation not in pending:
-                pending[correlation] = _PendingBatch(request)
+                new_batch = _PendingBatch(request)
+                if not self._allowed(user, "write", new_batch.stream):
+                    self._apply_faults("BatchAppend", context, after_commit=True)
+                    yield new_batch.response(error=_ACCESS_DENIED_STATUS)
+                    continue
+                pending[correlation] = new_batch
             batch = pending.get(correlation)
             if batch is None:
                 continue
@@ -383,6 +505,7 @@ class StreamsServicer(_Servicer):
             if not request.is_final:
                 continue
             del pending[correlation]
+            self._check_leader(context)  # KurrentDB fails the whole call with the leader's info
             response = self._commit_batch(batch)
             self._apply_faults("BatchAppend", context, after_commit=True)
             yield response
@@ -418,8 +541,8 @@ class StreamsServicer(_Servicer):
         self, request: streams_pb2.DeleteReq, context: grpc.ServicerContext
     ) -> streams_pb2.DeleteResp:
         """Soft delete."""
-        self._arrive("Delete", context)
-        position = self._delete("Delete", request.options, context, self._db.delete)
+        user = self._arrive("Delete", context)
+        position = self._delete("Delete", request.options, context, self._db.delete, user)
         response = streams_pb2.DeleteResp()
         response.position.commit_position = position
         response.position.prepare_position = position
@@ -429,8 +552,8 @@ class StreamsServicer(_Servicer):
         self, request: streams_pb2.TombstoneReq, context: grpc.ServicerContext
     ) -> streams_pb2.TombstoneResp:
         """Hard delete."""
-        self._arrive("Tombstone", context)
-        position = self._delete("Tombstone", request.options, context, self._db.tombstone)
+        user = self._arrive("Tombstone", context)
+        position = self._delete("Tombstone", request.options, context, self._db.tombstone, user)
         response = streams_pb2.TombstoneResp()
         response.position.commit_position = position
         response.position.prepare_position = position
@@ -442,15 +565,17 @@ class StreamsServicer(_Servicer):
         options: Any,
         context: grpc.ServicerContext,
         operation: Callable[[str, int], int],
+        user: str | None,
     ) -> int:
         stream = options.stream_identifier.stream_name.decode("utf-8")
+        self._authorize(context, user, "delete", stream)
+        self._check_leader(context)
         expected = _expected_v1(options)
         try:
             position = operation(stream, expected)
         except StreamDeleted:
             self._apply_faults(rpc, context, after_commit=True)
             self._abort_stream_deleted(context, stream)
-            raise  # unreachable: abort raises
         except WrongExpectedVersion as e:
             self._apply_faults(rpc, context, after_commit=True)
             self._abort(
@@ -466,7 +591,6 @@ class StreamsServicer(_Servicer):
                     ("actual-version", str(e.actual)),
                 ),
             )
-            raise  # unreachable: abort raises
         self._apply_faults(rpc, context, after_commit=True)
         return position
 
@@ -541,6 +665,12 @@ def _batch_status(code: int, message: str, detail: Message) -> status_pb2.Status
     packed = any_pb2.Any()
     packed.Pack(detail)
     return status_pb2.Status(code=code, message=message, details=packed)  # type: ignore[arg-type]
+
+
+# KurrentDB's Google.Rpc.Status.AccessDenied, answered per write in a BatchAppend call.
+_ACCESS_DENIED_STATUS = _batch_status(
+    code_pb2.PERMISSION_DENIED, "AccessDenied", shared_pb2.AccessDenied()
+)
 
 
 def _wrong_version_status(expected: int, actual: int) -> status_pb2.Status:
@@ -642,12 +772,14 @@ class V2StreamsServicer(_Servicer):
         context: grpc.ServicerContext,
     ) -> v2_streams_pb2.AppendSessionResponse:
         """Append to several streams at once: all or nothing, one expected revision each."""
-        self._arrive("AppendSession", context)
+        user = self._arrive("AppendSession", context)
         writes: list[tuple[str, int, list[ProposedEvent]]] = []
         seen: set[str] = set()
         total = 0
         limit = self._node.max_append_size
         for request in request_iterator:
+            if not self._allowed(user, "write", request.stream):
+                self._abort_access_denied_v2(context, user, f"streams:write:{request.stream}")
             if request.stream.casefold() in seen:  # KurrentDB compares stream names ignoring case
                 _abort_rich(
                     context,
@@ -682,9 +814,53 @@ class V2StreamsServicer(_Servicer):
             context.abort(
                 grpc.StatusCode.FAILED_PRECONDITION, "An append session needs at least one request"
             )
+        self._check_leader_v2(context)
         response = self._commit(writes, context)
         self._apply_faults("AppendSession", context, after_commit=True)
         return response
+
+    def _check_leader_v2(self, context: grpc.ServicerContext) -> None:
+        """The v2 API always needs the leader; it answers with ``kurrent.rpc`` error details."""
+        state = self._node.state
+        leader = self._node.leader()
+        if state == "Leader":
+            return
+        if state == "Unknown" or leader is None:
+            delay = duration_pb2.Duration(seconds=5)
+            _abort_rich(
+                context,
+                grpc.StatusCode.UNAVAILABLE,
+                "The server is not yet ready to handle requests. Please try again after 5 seconds.",
+                error_details_pb2.RetryInfo(retry_delay=delay),
+                reason="SERVER_NOT_READY",
+            )
+        _abort_rich(
+            context,
+            grpc.StatusCode.FAILED_PRECONDITION,
+            "The server is not the leader node and cannot handle the request. "
+            f"Please retry your request against the leader node directly at "
+            f"{leader.host}:{leader.port}",
+            kurrent_errors_pb2.NotLeaderNodeErrorDetails(
+                current_leader=kurrent_errors_pb2.NotLeaderNodeErrorDetails.NodeInfo(
+                    host=leader.host, port=leader.port, node_id=str(leader.instance_id)
+                )
+            ),
+            reason="NOT_LEADER_NODE",
+        )
+
+    @staticmethod
+    def _abort_access_denied_v2(
+        context: grpc.ServicerContext, user: str | None, operation: str
+    ) -> NoReturn:
+        """``ApiErrors.AccessDenied``: the operation is KurrentDB's lower-cased claim name."""
+        operation = operation.lower()
+        _abort_rich(
+            context,
+            grpc.StatusCode.PERMISSION_DENIED,
+            f"Access denied. Insufficient permissions to perform {operation}",
+            kurrent_errors_pb2.AccessDeniedErrorDetails(operation=operation, username=user),
+            reason="ACCESS_DENIED",
+        )
 
     def _commit(
         self, writes: list[tuple[str, int, list[ProposedEvent]]], context: grpc.ServicerContext
@@ -765,12 +941,27 @@ def _record_event(
 
 
 def _abort_rich(
-    context: grpc.ServicerContext, code: grpc.StatusCode, message: str, detail: Message
-) -> None:
-    """Abort with a ``google.rpc.Status`` carrying ``detail`` in ``grpc-status-details-bin``."""
-    packed = any_pb2.Any()
-    packed.Pack(detail)
-    status = rich_status_pb2.Status(code=code.value[0], message=message, details=[packed])
+    context: grpc.ServicerContext,
+    code: grpc.StatusCode,
+    message: str,
+    detail: Message,
+    *,
+    reason: str | None = None,
+) -> NoReturn:
+    """Abort with a ``google.rpc.Status`` carrying ``detail`` in ``grpc-status-details-bin``.
+
+    With ``reason`` the status starts with a ``google.rpc.ErrorInfo`` of the ``server`` domain,
+    as KurrentDB's ``RpcExceptions.FromError(ServerError...)`` sends.
+    """
+    details: list[Message] = [detail]
+    if reason is not None:
+        details.insert(0, error_details_pb2.ErrorInfo(reason=reason, domain="server"))
+    packed = []
+    for item in details:
+        any_detail = any_pb2.Any()
+        any_detail.Pack(item)
+        packed.append(any_detail)
+    status = rich_status_pb2.Status(code=code.value[0], message=message, details=packed)
     context.abort_with_status(rpc_status.to_status(status))
 
 
