@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import enum
 import functools
+import gc
 import os
 import socket
 import sys
@@ -132,6 +133,11 @@ def command(name: str) -> Callable[[Callable[[argparse.Namespace], int]], Callab
             except BrokenPipeError:  # `plumberd tail ... | head`: the reader has had enough
                 _silence_stdout()
                 return Exit.OK
+            finally:
+                # Free failed gRPC calls kept alive by exception reference cycles now, while
+                # grpc's threads run: collected at interpreter exit instead, their __del__ can
+                # deadlock the exit (seen with a read of a missing stream).
+                gc.collect()
 
         return run
 
@@ -199,15 +205,17 @@ def open_client(url: str, timeout: float | None = None) -> Iterator[EventStoreCl
 
 def is_timeout(exc: BaseException) -> bool:
     """Whether ``exc`` (or what it wraps) is a deadline that passed without an answer."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, TimeoutError):
+    current: BaseException | None = exc
+    visited: set[int] = set()
+    while current is not None and id(current) not in visited:  # chains can loop
+        visited.add(id(current))
+        if isinstance(current, TimeoutError):
             return True
         # kurrentdbclient's DeadlineExceededError family, matched by name: the client core is
         # the only module that imports kurrentdbclient.
-        if any(c.__name__ == "DeadlineExceededError" for c in type(seen).__mro__):
+        if any(c.__name__ == "DeadlineExceededError" for c in type(current).__mro__):
             return True
-        seen = seen.__cause__ or seen.__context__
+        current = current.__cause__ or current.__context__
     return False
 
 
