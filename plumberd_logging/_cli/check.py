@@ -277,8 +277,8 @@ def check(args: argparse.Namespace) -> int:
     if not args.timeout > 0:
         raise CommandError(Exit.USAGE, f"--timeout: expected seconds > 0, got {args.timeout}")
     url = server_url(args.url, "a URL")
-    print(f"plumberd check {shown(url)} (timeout {args.timeout:g}s)", flush=True)
-    with open_client(url, timeout=args.timeout) as client:
+    with open_client(url, timeout=args.timeout) as client:  # rejects bad URL options
+        print(f"plumberd check {shown(url)} (timeout {args.timeout:g}s)", flush=True)
         ctx = CheckContext(
             url=url,
             timeout=args.timeout,

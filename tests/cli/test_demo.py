@@ -132,6 +132,7 @@ def test_demo_without_structlog_skips_that_part() -> None:
     assert CSHARP in done.stdout
 
 
+@pytest.mark.slow
 def test_demo_with_url_writes_new_streams_each_run(eventstore: InMemoryEventStore) -> None:
     runs = [plumberd("demo", "--url", eventstore.url) for _ in range(2)]
     names: list[set[str]] = []

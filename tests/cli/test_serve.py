@@ -12,7 +12,7 @@ import pytest
 
 from plumberd_logging import Event, EventStoreClient
 
-from .helpers import plumberd
+from .conftest import Run
 
 
 class Ping(Event):
@@ -58,10 +58,10 @@ def test_serves_real_clients_until_a_signal_then_exits_0(
     assert "Traceback" not in stderr
 
 
-def test_a_port_in_use_is_busy(server: tuple[subprocess.Popen[str], str]) -> None:
+def test_a_port_in_use_is_busy(server: tuple[subprocess.Popen[str], str], run: Run) -> None:
     _, url = server
     port = url.rsplit(":", 1)[1].split("?")[0]
-    done = plumberd("serve", "--port", port)
+    done = run("serve", "--port", port)
     assert done.returncode == 7
     assert f"cannot listen on 127.0.0.1:{port}: the port is in use" in done.stderr
     assert "--port 0 picks a free port" in done.stderr
@@ -69,8 +69,8 @@ def test_a_port_in_use_is_busy(server: tuple[subprocess.Popen[str], str]) -> Non
     assert done.stdout == ""
 
 
-def test_bad_options_are_usage_errors() -> None:
-    assert plumberd("serve", "--port", "70000").returncode == 2
-    done = plumberd("serve", "--host", "no-such-host.invalid", "--port", "0")
+def test_bad_options_are_usage_errors(run: Run) -> None:
+    assert run("serve", "--port", "70000").returncode == 2
+    done = run("serve", "--host", "no-such-host.invalid", "--port", "0")
     assert done.returncode == 2
     assert "--host 'no-such-host.invalid'" in done.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from plumberd_logging import Event, EventWriter
 from plumberd_logging.errors import WrongExpectedVersion
 from plumberd_logging.testing import InMemoryEventStore, ProposedEvent
 
+from .conftest import Run
 from .helpers import plumberd, spool_writer
 
 PENDING = 300
@@ -21,21 +23,28 @@ class Ping(Event):
     n: int
 
 
-@pytest.fixture
-def orphaned(eventstore: InMemoryEventStore, tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def killed_writer_spool(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A spool whose writer was SIGKILLed while the server was down: PENDING events never sent,
-    plus one dead letter (an event the server refused for good, from an earlier writer)."""
-    spool = tmp_path / "spool"
-    eventstore.append("Order-1", [ProposedEvent("OrderPlaced"), ProposedEvent("OrderPaid")])
-    with EventWriter(eventstore.url, spool_path=spool, linger=0.01) as writer:
-        refused = writer.submit("Order-1", Ping(n=-1), expected_position=0).exception(10)
-        assert isinstance(refused, WrongExpectedVersion)
-    eventstore.stop()
-    child = spool_writer(eventstore.url, spool, PENDING)  # adopts the earlier writer's file
-    child.kill()
-    child.wait(10)
-    eventstore.restart()
+    plus one dead letter (an event the server refused for good, from an earlier writer).
+    Made once; each test gets a copy (``orphaned``)."""
+    spool = tmp_path_factory.mktemp("killed") / "spool"
+    with InMemoryEventStore() as server:
+        server.append("Order-1", [ProposedEvent("OrderPlaced"), ProposedEvent("OrderPaid")])
+        with EventWriter(server.url, spool_path=spool, linger=0.01) as writer:
+            refused = writer.submit("Order-1", Ping(n=-1), expected_position=0).exception(10)
+            assert isinstance(refused, WrongExpectedVersion)
+        server.stop()
+        child = spool_writer(server.url, spool, PENDING)  # adopts the earlier writer's file
+        child.kill()
+        child.wait(10)
     return spool
+
+
+@pytest.fixture
+def orphaned(killed_writer_spool: Path, tmp_path: Path) -> Path:
+    """A copy of the killed writer's spool (files as SIGKILL left them: -wal, -shm, .lock)."""
+    return Path(shutil.copytree(killed_writer_spool, tmp_path / "spool"))
 
 
 @pytest.fixture
@@ -71,7 +80,10 @@ def test_status_of_a_killed_writers_spool(orphaned: Path) -> None:
         f"plumberd spool replay {orphaned} --url URL"
     )
 
-    summary = json.loads(plumberd("spool", "status", str(orphaned), "--json").stdout)
+
+def test_status_as_json(orphaned: Path, run: Run) -> None:
+    [name] = spool_files(orphaned)
+    summary = json.loads(run("spool", "status", str(orphaned), "--json").stdout)
     assert summary["files"] == summary["orphaned_files"] == 1
     assert summary["live_files"] == 0
     assert summary["pending_events"] == summary["orphaned_events"] == PENDING
@@ -102,9 +114,9 @@ def test_export_prints_the_pending_events_as_json_lines(orphaned: Path) -> None:
     assert done.stderr == f"exported {PENDING} pending events\n"
 
 
-def test_export_with_dead_letters_to_a_file(orphaned: Path, tmp_path: Path) -> None:
+def test_export_with_dead_letters_to_a_file(orphaned: Path, tmp_path: Path, run: Run) -> None:
     out = tmp_path / "export.jsonl"
-    done = plumberd("spool", "export", str(orphaned), "--dead-letters", "--output", str(out))
+    done = run("spool", "export", str(orphaned), "--dead-letters", "--output", str(out))
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
     assert done.stderr == f"exported {PENDING} pending events and 1 dead letter to {out}\n"
@@ -119,6 +131,7 @@ def test_export_with_dead_letters_to_a_file(orphaned: Path, tmp_path: Path) -> N
     assert dead["failed_at"].endswith("Z")
 
 
+@pytest.mark.slow
 def test_replay_delivers_each_orphaned_event_once_in_order(
     eventstore: InMemoryEventStore, orphaned: Path
 ) -> None:
@@ -148,19 +161,19 @@ def test_replay_delivers_each_orphaned_event_once_in_order(
 
 
 def test_replay_to_a_server_that_is_down_keeps_everything(
-    eventstore: InMemoryEventStore, orphaned: Path
+    eventstore: InMemoryEventStore, orphaned: Path, run: Run
 ) -> None:
     eventstore.stop()
-    done = plumberd("spool", "replay", str(orphaned), "--url", eventstore.url)
+    done = run("spool", "replay", str(orphaned), "--url", eventstore.url)
     assert done.returncode == 3
     assert "connection refused" in done.stderr
     assert "Traceback" not in done.stderr
-    summary = json.loads(plumberd("spool", "status", str(orphaned), "--json").stdout)
+    summary = json.loads(run("spool", "status", str(orphaned), "--json").stdout)
     assert summary["pending_events"] == PENDING
 
 
 def test_replay_of_events_the_server_refuses_keeps_them_as_dead_letters(
-    eventstore: InMemoryEventStore, tmp_path: Path
+    eventstore: InMemoryEventStore, tmp_path: Path, run: Run
 ) -> None:
     spool = tmp_path / "spool"
     eventstore.append("Order-7", [ProposedEvent("OrderPlaced")])
@@ -172,7 +185,7 @@ def test_replay_of_events_the_server_refuses_keeps_them_as_dead_letters(
     assert writer.close(0.2) is False  # undelivered: left in the spool for the next writer
     eventstore.restart()
 
-    done = plumberd("spool", "replay", str(spool), "--url", url)
+    done = run("spool", "replay", str(spool), "--url", url)
     assert done.returncode == 5
     assert "delivered 1 event, 1 refused by the server" in done.stdout
     assert "the server refused 1 event" in done.stderr
@@ -188,13 +201,18 @@ def test_purge_asks_first_then_deletes_the_orphaned_files(orphaned: Path) -> Non
     assert "and 1 dead letter? They will never be sent. [y/N] nothing deleted" in declined.stderr
     assert len(spool_files(orphaned)) == 1
 
-    no_answer = plumberd("spool", "purge", str(orphaned), input="")  # EOF: not confirmed
-    assert no_answer.returncode == 1
-
     confirmed = plumberd("spool", "purge", str(orphaned), input="y\n")
     assert confirmed.returncode == 0, confirmed.stderr
     assert confirmed.stdout == "deleted 1 orphaned file\n"
     assert list(orphaned.iterdir()) == []  # with its -wal, -shm and .lock
+
+
+def test_purge_without_an_answer_deletes_nothing(orphaned: Path, run: Run) -> None:
+    assert run("spool", "purge", str(orphaned), input="").returncode == 1  # EOF: not confirmed
+    assert run("spool", "purge", str(orphaned), input="yes please\n").returncode == 1
+    assert len(spool_files(orphaned)) == 1
+    assert run("spool", "purge", str(orphaned), input="YES\n").returncode == 0
+    assert spool_files(orphaned) == []
 
 
 def test_purge_never_deletes_a_live_writers_file(live_writer: Path) -> None:
@@ -211,12 +229,13 @@ def test_purge_never_deletes_a_live_writers_file(live_writer: Path) -> None:
     assert spool_files(live_writer) == before
 
     replay = plumberd("spool", "replay", str(live_writer), "--url", "esdb://127.0.0.1:1?tls=false")
+    assert "Traceback" not in replay.stderr
     assert replay.returncode == 7
     assert "nothing to replay" in replay.stderr
 
 
 def test_purge_deletes_orphans_next_to_a_live_writer(
-    eventstore: InMemoryEventStore, live_writer: Path
+    eventstore: InMemoryEventStore, live_writer: Path, run: Run
 ) -> None:
     live = spool_files(live_writer)
     writer = EventWriter(eventstore.url, spool_path=live_writer)  # the server is down
@@ -224,7 +243,7 @@ def test_purge_deletes_orphans_next_to_a_live_writer(
     assert writer.close(0.2) is False  # its file is now an orphan; the live one is untouched
     assert len(spool_files(live_writer)) == 2
 
-    done = plumberd("spool", "purge", str(live_writer), "--yes")
+    done = run("spool", "purge", str(live_writer), "--yes")
     assert done.returncode == 0, done.stderr
     keeping, deleted = done.stdout.splitlines()
     assert keeping.startswith("keeping 1 file of running writers (pid ")
@@ -233,17 +252,17 @@ def test_purge_deletes_orphans_next_to_a_live_writer(
 
 
 @pytest.mark.parametrize("action", ["status", "export", "purge", "replay"])
-def test_a_missing_directory_is_not_found(action: str, tmp_path: Path) -> None:
+def test_a_missing_directory_is_not_found(action: str, tmp_path: Path, run: Run) -> None:
     args = ["spool", action, str(tmp_path / "nope")]
     if action == "replay":
         args += ["--url", "esdb://127.0.0.1:1?tls=false"]
-    done = plumberd(*args)
+    done = run(*args)
     assert done.returncode == 6
     assert f"no spool at {tmp_path / 'nope'}: not a directory" in done.stderr
 
 
-def test_spool_without_a_command_shows_its_help() -> None:
-    done = plumberd("spool")
+def test_spool_without_a_command_shows_its_help(run: Run) -> None:
+    done = run("spool")
     assert done.returncode == 2
     assert "status" in done.stderr and "replay" in done.stderr
 

@@ -10,6 +10,7 @@ import pytest
 from plumberd_logging import Event, EventStoreClient
 from plumberd_logging.testing import InMemoryEventStore, ProposedEvent
 
+from .conftest import Run
 from .helpers import PASSWORD, closed_port, plumberd
 
 
@@ -43,9 +44,9 @@ def test_readable_output_one_block_per_event(
 
 
 def test_limit_shows_the_last_events_and_says_so(
-    eventstore: InMemoryEventStore, recorded: list[RecordingFinished]
+    eventstore: InMemoryEventStore, recorded: list[RecordingFinished], run: Run
 ) -> None:
-    done = plumberd("tail", "Recording-rec-1", "--url", eventstore.url, "--limit", "2")
+    done = run("tail", "Recording-rec-1", "--url", eventstore.url, "--limit", "2")
     assert done.returncode == 0
     lines = done.stdout.splitlines()
     assert [line.split()[0] for line in lines[0:4:2]] == ["#1", "#2"]
@@ -76,14 +77,14 @@ def test_json_one_object_per_line(
         assert item["metadata"] == event.metadata_json()
 
 
-def test_a_body_that_is_not_json(eventstore: InMemoryEventStore) -> None:
+def test_a_body_that_is_not_json(eventstore: InMemoryEventStore, run: Run) -> None:
     eventstore.append(
         "Blob-1",
         [ProposedEvent("Thumbnail", b"\x89PNG", content_type="application/octet-stream")],
     )
-    readable = plumberd("tail", "Blob-1", "--url", eventstore.url)
+    readable = run("tail", "Blob-1", "--url", eventstore.url)
     assert readable.stdout.splitlines()[1] == "    (4 bytes of application/octet-stream)"
-    [item] = [json.loads(plumberd("tail", "Blob-1", "--url", eventstore.url, "--json").stdout)]
+    [item] = [json.loads(run("tail", "Blob-1", "--url", eventstore.url, "--json").stdout)]
     assert item["data"] is None
     assert base64.b64decode(item["data_base64"]) == b"\x89PNG"
 
@@ -98,15 +99,15 @@ def test_stream_not_found_has_its_own_exit_code(eventstore: InMemoryEventStore) 
     assert done.stdout == ""
 
 
-def test_unreachable_server_and_usage_errors() -> None:
+def test_unreachable_server_and_usage_errors(run: Run) -> None:
     url = f"esdb://admin:{PASSWORD}@127.0.0.1:{closed_port()}?tls=false"
-    done = plumberd("tail", "Recording-rec-1", "--url", url, "--timeout", "2")
+    done = run("tail", "Recording-rec-1", "--url", url, "--timeout", "2")
     assert done.returncode == 3
     assert "cannot reach the server" in done.stderr
     assert "Traceback" not in done.stderr
     assert PASSWORD not in done.stdout + done.stderr
 
-    assert plumberd("tail", "Recording-rec-1").returncode == 2  # no --url, no $PLUMBERD_URL
-    done = plumberd("tail", "Recording-rec-1", "--url", "esdb://x:2113?tls=false", "-n", "-1")
+    assert run("tail", "Recording-rec-1").returncode == 2  # no --url, no $PLUMBERD_URL
+    done = run("tail", "Recording-rec-1", "--url", "esdb://x:2113?tls=false", "-n", "-1")
     assert done.returncode == 2
     assert "--limit: expected 0 or more" in done.stderr
