@@ -92,10 +92,10 @@ EVENTS = (RecordingStarted, CameraPrepared, CameraMoved, RecordingFinished)
 #: structured ``Chain`` to the exception).
 LOG_RECORDED_CSHARP = """\
 public record LogRecorded(string Level, string Logger, string Message, string Template,
-    DateTimeOffset Timestamp, LogException? Exception, string? Thread, int? Process,
+    DateTimeOffset Timestamp, LoggedException? Exception, string? Thread, int? Process,
     string Host, string Service, string? Module, string? Function, int? Line,
     Dictionary<string, JsonElement>? Properties);
-public record LogException(string? Type, string? Message, string? StackTrace,
+public record LoggedException(string? Type, string? Message, string? StackTrace,
     JsonElement? Chain);"""
 
 _CSHARP_TYPES: dict[Any, str] = {

@@ -11,7 +11,7 @@ from uuid import UUID
 
 import pytest
 
-from plumberd_logging._capture import LogEventSpec, LogRecordEvent, StructlogEvent
+from plumberd_logging import EventStoreHandler, EventStoreProcessor, EventWriter
 from plumberd_logging._cli.demo import LOG_RECORDED_CSHARP, RecordingFinished, csharp_record
 from plumberd_logging.testing import InMemoryEventStore
 
@@ -26,10 +26,10 @@ public record CameraPrepared(Guid CameraId, double Exposure);
 public record CameraMoved(Guid CameraId, int Pan);
 public record RecordingFinished(string RecordingId, double Duration, string FilePath);
 public record LogRecorded(string Level, string Logger, string Message, string Template,
-    DateTimeOffset Timestamp, LogException? Exception, string? Thread, int? Process,
+    DateTimeOffset Timestamp, LoggedException? Exception, string? Thread, int? Process,
     string Host, string Service, string? Module, string? Function, int? Line,
     Dictionary<string, JsonElement>? Properties);
-public record LogException(string? Type, string? Message, string? StackTrace,
+public record LoggedException(string? Type, string? Message, string? StackTrace,
     JsonElement? Chain);
 """
 
@@ -165,23 +165,28 @@ def record_parameters(record: str) -> set[str]:
     return {p.split()[-1] for p in plain.split(",")}
 
 
-def test_csharp_records_match_what_is_written() -> None:
+def test_csharp_records_match_what_is_written(eventstore: InMemoryEventStore) -> None:
     assert csharp_record(RecordingFinished) == (
         "public record RecordingFinished(string RecordingId, double Duration, string FilePath);"
     )
     names = record_parameters("LogRecorded")
-    spec = LogEventSpec("svc", None, "LogRecorded", "drop_newest", "test")
-    try:
-        raise ValueError("boom")
-    except ValueError:
-        record = logging.LogRecord("app", logging.ERROR, __file__, 1, "m", (), sys.exc_info())
-    body, _ = LogRecordEvent(record, spec).build()
-    assert isinstance(body, dict)
-    assert set(body) == names  # every key the handler writes, and nothing else
-    assert set(body["Exception"]) == record_parameters("LogException") - {"Chain"}
-    structured, _ = StructlogEvent({"event": "m"}, "info", 0.0, spec).build()
-    assert isinstance(structured, dict)
-    assert set(structured) <= names
+    with EventWriter(eventstore.url, linger=0.001) as writer:
+        handler = EventStoreHandler(writer=writer, capture_logs=True, service="svc")
+        log = logging.getLogger("test.demo.records")
+        log.addHandler(handler)
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            log.exception("failed", extra={"camera": 7})
+        finally:
+            log.removeHandler(handler)
+        processor = EventStoreProcessor(writer=writer, capture_logs=True, service="svc")
+        processor(None, "info", {"event": "structured", "camera": 7})
+        assert writer.flush(10)
+    from_logging, from_structlog = (e.json() for e in eventstore.events("Log-svc"))
+    assert set(from_logging) == names | {"Id"}  # every key the handler writes, nothing else
+    assert set(from_logging["Exception"]) == record_parameters("LoggedException") - {"Chain"}
+    assert set(from_structlog) <= names | {"Id"}
 
 
 @pytest.mark.parametrize("args", [["demo", "--help"], ["--help"]])
