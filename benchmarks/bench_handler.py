@@ -332,7 +332,7 @@ def _breakdown(args: argparse.Namespace) -> None:
 
     from plumberd_logging import EventStoreClient, EventStoreHandler
     from plumberd_logging import handler as handler_module
-    from plumberd_logging._capture import LogEventSpec, LogRecordEvent, capture_context
+    from plumberd_logging._capture import LogEventSpec, capture_context
     from plumberd_logging._diagnostics import in_library_thread
     from plumberd_logging._values import ValueConverter
     from plumberd_logging.codec import Codec
@@ -389,16 +389,15 @@ def _breakdown(args: argparse.Namespace) -> None:
             "  capture: `capture_context(None, None, None)`",
             lambda: capture_context(None, None, None),
         )
-        step("  capture: `LogRecordEvent(record, spec)`", lambda: LogRecordEvent(plain, spec))
-        step("  capture: `writer.submit_deferred(...)` (idle writer)",
-             lambda: writer.submit_deferred("Log-bench", LogRecordEvent(plain, spec),
+        step("  capture: `writer.submit_deferred(record, spec)` (idle writer)",
+             lambda: writer.submit_deferred("Log-bench", plain, spec,
                                             created=plain.created))  # fmt: skip
         step("  capture: `os.getpid()` (submit's fork check; LogRecord makes one too)", os.getpid)
 
         codec = Codec()
-        body, event_type = LogRecordEvent(plain, spec).build()
-        step("writer: LogRecordEvent.build() (the LogRecorded body)",
-             lambda: LogRecordEvent(plain, spec).build())  # fmt: skip
+        body, event_type = spec.build(plain)
+        step("writer: spec.build(record) (the LogRecorded body)",
+             lambda: spec.build(plain))  # fmt: skip
         step("writer: Codec.encode(LogRecorded body) (ids, metadata, 2 JSON documents)",
              lambda: codec.encode(body, None, event_type=event_type, created=plain.created,
                                   context=None))  # fmt: skip

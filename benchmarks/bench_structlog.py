@@ -162,7 +162,7 @@ def _breakdown(args: argparse.Namespace) -> None:
     from _harness import time_per_call
 
     from plumberd_logging import EventStoreProcessor
-    from plumberd_logging._capture import LogEventSpec, StructlogEvent
+    from plumberd_logging._capture import StructlogEventSpec
     from plumberd_logging._diagnostics import in_library_thread
     from plumberd_logging.testing import ServerProcess
 
@@ -182,24 +182,24 @@ def _breakdown(args: argparse.Namespace) -> None:
         capture = EventStoreProcessor(
             server.url, capture_logs=True, service="bench", max_queue_events=10**7, **idle
         )
-        spec = LogEventSpec("bench", None, "LogRecorded", "drop_newest", "bench")
+        spec = StructlogEventSpec("bench", None, "LogRecorded", "drop_newest", "bench")
         step("EventStoreProcessor(capture_logs=False)(untagged dict)",
              lambda: off(None, "info", event_dict))  # fmt: skip
         step("EventStoreProcessor(capture_logs=True)(untagged dict) (idle writer)",
              lambda: capture(None, "info", event_dict))  # fmt: skip
         step("  of which `in_library_thread()`", in_library_thread)
         step("  of which `dict(event_dict)`", lambda: dict(event_dict))
-        step("  of which `StructlogEvent(...)` (incl. current_thread().name)",
-             lambda: StructlogEvent(event_dict, "info", time.time(), spec))  # fmt: skip
         step("  of which `threading.current_thread().name`",
              lambda: threading.current_thread().name)  # fmt: skip
         writer = capture.writer
 
         def submit() -> object:
-            return writer.submit_deferred("Log-bench", StructlogEvent(event_dict, "info", 0, spec))
+            payload = (dict(event_dict), "info", 0.0, "MainThread")
+            return writer.submit_deferred("Log-bench", payload, spec)
 
-        step("  of which `writer.submit_deferred(StructlogEvent(...))` (idle writer)", submit)
-        step("writer: StructlogEvent.build()", StructlogEvent(event_dict, "info", 0.0, spec).build)
+        step("  of which `writer.submit_deferred(payload, spec)` (idle writer)", submit)
+        step("writer: spec.build(payload)",
+             lambda: spec.build((dict(event_dict), "info", 0.0, "MainThread")))  # fmt: skip
         off.close()
         capture.writer.close(0)
     print("| step | µs |\n| --- | ---: |")

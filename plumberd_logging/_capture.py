@@ -2,7 +2,7 @@
 
 Capture (on the caller's thread) only looks things up and keeps references; building the
 ``LogRecorded`` body (formatting the message, the traceback, converting extra fields) happens
-on the writer's thread through :class:`~plumberd_logging.writer.Deferred` objects defined here.
+on the writer's thread, through the specs defined here (they are the writer's ``Builder``).
 """
 
 from __future__ import annotations
@@ -11,14 +11,12 @@ import logging
 import os
 import socket
 import sys
-import threading
 import traceback
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
-from plumberd_logging._values import ValueConverter
+from plumberd_logging._values import JsonReady, ValueConverter, format_epoch_utc
 from plumberd_logging.context import CorrelationContext, current_context
 from plumberd_logging.errors import InvalidEvent, PlumberdError
 from plumberd_logging.metadata import Metadata
@@ -30,9 +28,7 @@ __all__ = [
     "LOG_EVENT_TYPE",
     "SERVICE_VAR",
     "LogEventSpec",
-    "LogRecordEvent",
-    "StructlogEvent",
-    "Tagged",
+    "StructlogEventSpec",
     "capture_context",
     "default_service",
     "resolve_writer",
@@ -111,7 +107,8 @@ def capture_context(
 
 
 class LogEventSpec:
-    """How log lines become events: their type, stream and overflow policy."""
+    """How stdlib log records become events: type, stream, overflow policy, and the builder
+    (:meth:`build`) the writer calls on its own thread."""
 
     __slots__ = ("event_type", "overflow", "service", "stream")
 
@@ -132,6 +129,64 @@ class LogEventSpec:
         self.event_type = event_type
         self.overflow: Overflow = overflow
 
+    def build(self, record: logging.LogRecord) -> tuple[object, str | None]:
+        """The ``LogRecorded`` body of a ``logging.LogRecord`` (JSON-ready values)."""
+        r = record
+        exc = None
+        if r.exc_info and r.exc_info[0] is not None:
+            exc = exception_fields(r.exc_info[1])
+        elif r.exc_text:
+            exc = {"Type": None, "Message": None, "StackTrace": r.exc_text}
+        body = JsonReady(
+            Level=r.levelname,
+            Logger=r.name,
+            Message=_message(r),
+            Template=str(r.msg),
+            Timestamp=format_epoch_utc(r.created),
+            Exception=exc,
+            Thread=r.threadName,
+            Process=r.process,
+            Host=_HOST,
+            Service=self.service,
+            Module=r.module,
+            Function=r.funcName,
+            Line=r.lineno,
+            Properties=safe_properties(
+                (k, v) for k, v in r.__dict__.items() if k not in RECORD_ATTRS and k not in TAG_KEYS
+            ),
+        )
+        return body, self.event_type
+
+
+class StructlogEventSpec(LogEventSpec):
+    """Like :class:`LogEventSpec`, for structlog lines: the payload is
+    ``(event_dict, method_name, created, thread_name)``."""
+
+    __slots__ = ()
+
+    def build(self, payload: tuple[dict[str, Any], str, float, str]) -> tuple[object, str | None]:  # type: ignore[override]
+        d, method, created, thread = payload
+        message = d.pop("event", "")
+        level = d.pop("level", None) or method
+        exc = structured_exception(d.pop("exception", None), d.pop("exc_info", None))
+        d.pop("timestamp", None)
+        for key in TAG_KEYS:
+            d.pop(key, None)
+        body = JsonReady(
+            Level=str(level).upper(),
+            Logger=str(d.pop("logger", "") or ""),
+            Message=str(message),
+            Template=str(message),
+            Timestamp=format_epoch_utc(created),
+            Exception=exc,
+            Thread=thread,
+            Process=os.getpid(),
+            Host=_HOST,
+            Service=self.service,
+            Properties=safe_properties(d.items()),
+        )
+        return body, self.event_type
+
 
 def tagged_stream(event: object, stream: object, default: str | None, who: str) -> str:
     """The stream of a tagged event: explicit, else the class rule, else the default."""
@@ -148,93 +203,12 @@ def tagged_stream(event: object, stream: object, default: str | None, who: str) 
     )
 
 
-class Tagged:
-    """A tagged event (object or mapping), built on the writer's thread like every other."""
-
-    __slots__ = ("body", "event_type")
-
-    def __init__(self, body: object, event_type: str | None) -> None:
-        self.body = body
-        self.event_type = event_type
-
-    def build(self) -> tuple[object, str | None]:
-        return self.body, self.event_type
-
-
-class LogRecordEvent:
-    """A ``logging.LogRecord`` as a ``LogRecorded`` event, built on the writer's thread."""
-
-    __slots__ = ("record", "spec")
-
-    def __init__(self, record: logging.LogRecord, spec: LogEventSpec) -> None:
-        self.record = record
-        self.spec = spec
-
-    def build(self) -> tuple[object, str | None]:
-        r = self.record
-        exc = None
-        if r.exc_info and r.exc_info[0] is not None:
-            exc = exception_fields(r.exc_info[1])
-        elif r.exc_text:
-            exc = {"Type": None, "Message": None, "StackTrace": r.exc_text}
-        extras = {
-            k: v for k, v in r.__dict__.items() if k not in RECORD_ATTRS and k not in TAG_KEYS
-        }
-        body = {
-            "Level": r.levelname,
-            "Logger": r.name,
-            "Message": r.getMessage(),
-            "Template": str(r.msg),
-            "Timestamp": datetime.fromtimestamp(r.created, timezone.utc),
-            "Exception": exc,
-            "Thread": r.threadName,
-            "Process": r.process,
-            "Host": _HOST,
-            "Service": self.spec.service,
-            "Module": r.module,
-            "Function": r.funcName,
-            "Line": r.lineno,
-            "Properties": safe_properties(extras.items()),
-        }
-        return body, self.spec.event_type
-
-
-class StructlogEvent:
-    """A structlog event dict as a ``LogRecorded`` event, built on the writer's thread."""
-
-    __slots__ = ("created", "event_dict", "method", "spec", "thread")
-
-    def __init__(
-        self, event_dict: dict[str, Any], method: str, created: float, spec: LogEventSpec
-    ) -> None:
-        self.event_dict = event_dict
-        self.method = method
-        self.created = created
-        self.spec = spec
-        self.thread = threading.current_thread().name
-
-    def build(self) -> tuple[object, str | None]:
-        d = dict(self.event_dict)
-        message = d.pop("event", "")
-        level = d.pop("level", None) or self.method
-        exc = structured_exception(d.pop("exception", None), d.pop("exc_info", None))
-        d.pop("timestamp", None)
-        for key in TAG_KEYS:
-            d.pop(key, None)
-        body = {
-            "Level": str(level).upper(),
-            "Logger": str(d.pop("logger", "") or ""),
-            "Message": str(message),
-            "Template": str(message),
-            "Timestamp": datetime.fromtimestamp(self.created, timezone.utc),
-            "Exception": exc,
-            "Thread": self.thread,
-            "Process": os.getpid(),
-            "Host": _HOST,
-            "Service": self.spec.service,
-            "Properties": safe_properties(d.items()),
-        }
-        return body, self.spec.event_type
+def _message(record: logging.LogRecord) -> str:
+    """``record.getMessage()``, or a readable fallback when the arguments do not fit."""
+    try:
+        return record.getMessage()
+    except Exception as exc:
+        return f"{record.msg!r} % {record.args!r} (formatting failed: {type(exc).__name__}: {exc})"
 
 
 def exception_fields(exc: BaseException | None) -> dict[str, Any] | None:
@@ -256,7 +230,7 @@ def structured_exception(exception: object, exc_info: object) -> dict[str, Any] 
             "Type": str(last.get("exc_type", "")),
             "Message": str(last.get("exc_value", "")),
             "StackTrace": _frames_text(exception),
-            "Chain": exception,
+            "Chain": safe_properties([("Chain", exception)])["Chain"],
         }
     if isinstance(exception, str):  # format_exc_info already ran
         return {"Type": None, "Message": None, "StackTrace": exception}

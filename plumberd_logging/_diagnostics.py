@@ -14,7 +14,12 @@ import time
 
 __all__ = ["in_library_thread", "library_thread", "report"]
 
-_local = threading.local()
+
+class _Local(threading.local):
+    ours = False  # a class default: reading it on a new thread raises nothing
+
+
+_local = _Local()
 _lock = threading.Lock()
 _last: dict[str, float] = {}
 _suppressed: dict[str, int] = {}
@@ -28,7 +33,7 @@ def library_thread() -> None:
 
 def in_library_thread() -> bool:
     """True on threads the library runs (the writer's worker)."""
-    return getattr(_local, "ours", False)
+    return _local.ours
 
 
 def report(kind: str, message: str, *, force: bool = False) -> bool:

@@ -26,8 +26,10 @@ from plumberd_logging.events import OMIT_IF_NONE, WIRE_NAME, Event
 
 __all__ = [
     "DECIMAL_MARK",
+    "JsonReady",
     "ValueConverter",
     "format_datetime",
+    "format_epoch_utc",
     "format_time",
     "format_timespan",
     "wire_name",
@@ -101,6 +103,31 @@ def format_timespan(td: timedelta) -> str:
     text = f"{sign}{days}." if days else sign
     text += f"{hours:02d}:{mins:02d}:{secs:02d}"
     return f"{text}.{us * 10:07d}" if us else text
+
+
+class JsonReady(dict[str, Any]):
+    """A body whose values are already JSON-ready (built by the library, e.g. a log event):
+    the codec writes it as it is, without converting every value again."""
+
+    __slots__ = ()
+
+
+_LAST_UTC_SECOND: list[tuple[int | None, str]] = [(None, "")]
+
+
+def format_epoch_utc(timestamp: float) -> str:
+    """A Unix timestamp as UTC ISO 8601 text (``...Z``, trimmed fraction), cached per second."""
+    second = math.floor(timestamp)
+    micros = round((timestamp - second) * 1e6)
+    if micros >= 1_000_000:
+        second, micros = second + 1, micros - 1_000_000
+    cached = _LAST_UTC_SECOND[0]
+    if cached[0] != second:
+        text = datetime.fromtimestamp(second, timezone.utc).isoformat()[:19]
+        cached = _LAST_UTC_SECOND[0] = (second, text)
+    if not micros:
+        return f"{cached[1]}Z"
+    return f"{cached[1]}.{f'{micros:06d}'.rstrip('0')}Z"
 
 
 class ValueConverter:

@@ -24,11 +24,17 @@ from datetime import datetime
 from typing import Any, Final, NamedTuple
 from uuid import UUID, uuid4
 
-from plumberd_logging._values import DECIMAL_MARK, NaiveDatetimes, ValueConverter
+from plumberd_logging._values import DECIMAL_MARK, JsonReady, NaiveDatetimes, ValueConverter
 from plumberd_logging.context import CorrelationContext, current_context
 from plumberd_logging.errors import InvalidEvent
 from plumberd_logging.events import event_type_of
-from plumberd_logging.metadata import Metadata, RootCorrelation, build_metadata, custom_metadata
+from plumberd_logging.metadata import (
+    Metadata,
+    RootCorrelation,
+    build_metadata,
+    custom_metadata,
+    standard_metadata_json,
+)
 
 __all__ = ["CONTENT_TYPE", "Codec", "EncodedEvent", "encode"]
 
@@ -124,7 +130,7 @@ class Codec:
             if event_type is None:
                 raise InvalidEvent("a dict body needs event_type=... (the C# type name)", "event")
             name = _checked_type(event_type)
-            body = self._values.convert(event)
+            body = event if type(event) is JsonReady else self._values.convert(event)
             eid = _event_id(body.get("Id"), event_id, name)
             eid_text = str(eid)
             body = {"Id": eid_text, **body}
@@ -147,15 +153,26 @@ class Codec:
                 body["Id"] = eid_text
         ctx = current_context() if context is CAPTURE else context
         assert not isinstance(ctx, _Capture)
-        meta = build_metadata(
-            eid_text,
-            custom_metadata(metadata),
-            created=created,
-            context=ctx,
-            root_correlation=self.root_correlation,
-            client_host_name=self.client_host_name,
-        )
-        return EncodedEvent(eid, name, self.dumps(body, name), self.dumps(meta, "Metadata"))
+        custom = custom_metadata(metadata)
+        if not custom and not isinstance(created, datetime):
+            meta_json = standard_metadata_json(
+                eid_text,
+                created=created,
+                context=ctx,
+                root_correlation=self.root_correlation,
+                client_host_name=self.client_host_name,
+            )
+        else:
+            meta = build_metadata(
+                eid_text,
+                custom,
+                created=created,
+                context=ctx,
+                root_correlation=self.root_correlation,
+                client_host_name=self.client_host_name,
+            )
+            meta_json = self.dumps(meta, "Metadata")
+        return EncodedEvent(eid, name, self.dumps(body, name), meta_json)
 
     def dumps(self, value: Any, where: str) -> bytes:
         """Compact UTF-8 JSON of an already converted value (Decimals unquoted)."""

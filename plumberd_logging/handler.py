@@ -31,20 +31,24 @@ from plumberd_logging._capture import (
     DEFAULT_IGNORE,
     LOG_EVENT_TYPE,
     LogEventSpec,
-    LogRecordEvent,
-    Tagged,
     capture_context,
     resolve_writer,
     tagged_stream,
 )
 from plumberd_logging._diagnostics import in_library_thread
 from plumberd_logging.config import default_writer
+from plumberd_logging.context import current_context
 from plumberd_logging.streams import stream_text
 from plumberd_logging.writer import EventWriter, Overflow
 
 __all__ = ["EventStoreHandler"]
 
-_guard = threading.local()
+
+class _Guard(threading.local):
+    active = False  # a class default: reading it on a new thread raises nothing
+
+
+_guard = _Guard()
 
 
 class EventStoreHandler(logging.Handler):
@@ -107,7 +111,11 @@ class EventStoreHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         """Capture ``record``: a reference and a few lookups; the rest is the writer's job."""
-        if getattr(_guard, "active", False) or in_library_thread():
+        attrs = record.__dict__
+        event = attrs.get("event")
+        if event is None and not self.capture_logs and "event_type" not in attrs:
+            return  # the common case: an untagged line, not captured
+        if _guard.active or in_library_thread():
             return  # our own transport logging on our thread, or a record logged while we emit
         name = record.name
         ignored = self._ignored.get(name)
@@ -117,15 +125,14 @@ class EventStoreHandler(logging.Handler):
             )
         if ignored:
             return
-        attrs = record.__dict__
-        event = attrs.get("event")
-        if event is None and "event_type" not in attrs and not self.capture_logs:
-            return
         _guard.active = True
         try:
-            ctx, meta = capture_context(
-                attrs.get("correlation_id"), attrs.get("causation_id"), attrs.get("user_id")
-            )
+            if "correlation_id" in attrs or "causation_id" in attrs or "user_id" in attrs:
+                ctx, meta = capture_context(
+                    attrs.get("correlation_id"), attrs.get("causation_id"), attrs.get("user_id")
+                )
+            else:
+                ctx, meta = current_context(), None
             writer = self._writer if self._writer is not None else default_writer()
             if event is not None:
                 stream = stream_text(
@@ -134,7 +141,7 @@ class EventStoreHandler(logging.Handler):
                 )
                 writer.submit_deferred(
                     stream,
-                    Tagged(event, None),
+                    event,
                     overflow=self.event_overflow,
                     metadata=meta,
                     created=record.created,
@@ -142,8 +149,6 @@ class EventStoreHandler(logging.Handler):
                 )
             elif "event_type" in attrs:
                 data = attrs.get("event_data")
-                if data is None:
-                    data = {}
                 tag_stream = attrs.get("stream") or self.default_stream
                 if tag_stream is None:
                     raise ValueError(
@@ -152,7 +157,8 @@ class EventStoreHandler(logging.Handler):
                     )
                 writer.submit_deferred(
                     stream_text(str(tag_stream), what="extra['stream']"),
-                    Tagged(data, str(attrs["event_type"])),
+                    {} if data is None else data,
+                    event_type=str(attrs["event_type"]),
                     overflow=self.event_overflow,
                     metadata=meta,
                     created=record.created,
@@ -162,7 +168,8 @@ class EventStoreHandler(logging.Handler):
                 spec = self._spec
                 writer.submit_deferred(
                     spec.stream,
-                    LogRecordEvent(record, spec),
+                    record,
+                    spec,
                     overflow=spec.overflow,
                     metadata=meta,
                     created=record.created,

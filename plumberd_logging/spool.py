@@ -203,12 +203,23 @@ class Spool:
         return adopted
 
     def close(self) -> None:
-        """Close the file; rows not yet removed stay for the next writer to adopt."""
+        """Close the file; rows not yet removed stay for the next writer to adopt.
+
+        A file left with nothing in it (no pending row, no dead letter) is deleted.
+        """
         with self._db_lock:
             db, self._db = self._db, None
-            if db is not None and self._pid == os.getpid():
+            ours = self._pid == os.getpid()
+            if db is not None and ours:
+                empty = not db.execute(
+                    "SELECT EXISTS(SELECT 1 FROM events) OR EXISTS(SELECT 1 FROM dead_letters)"
+                ).fetchone()[0]
                 db.close()
-            if self._lock_fd is not None and self._pid == os.getpid():
+                if empty and self.path is not None:
+                    for suffix in ("", "-wal", "-shm", ".lock"):
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(f"{self.path}{suffix}")
+            if self._lock_fd is not None and ours:
                 os.close(self._lock_fd)  # releases the flock
             self._lock_fd = None
 
@@ -334,12 +345,8 @@ class Spool:
         with self._db_lock:
             db = self._conn()
             with db:
-                last = db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
-                seqs: list[int] = []
-                for row in rows:
-                    cur = db.execute(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?)", row)
-                    seqs.append(int(cur.lastrowid or last))
-        return seqs
+                insert = f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?)"
+                return [int(db.execute(insert, row).lastrowid or 0) for row in rows]
 
     def _forget(self, sizes: list[int]) -> None:
         with self._cond:

@@ -21,21 +21,21 @@ the chain with ``DropEvent`` instead. With ``capture_logs=True`` every line beco
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import MutableMapping
 from typing import Any
 
 from plumberd_logging._capture import (
     LOG_EVENT_TYPE,
-    LogEventSpec,
-    StructlogEvent,
-    Tagged,
+    StructlogEventSpec,
     capture_context,
     resolve_writer,
     tagged_stream,
 )
 from plumberd_logging._diagnostics import in_library_thread
 from plumberd_logging.config import default_writer
+from plumberd_logging.context import current_context
 from plumberd_logging.streams import stream_text
 from plumberd_logging.writer import EventWriter, Overflow
 
@@ -73,7 +73,7 @@ class EventStoreProcessor:
         )
         self.capture_logs = bool(capture_logs)
         self.drop = bool(drop)
-        self._spec = LogEventSpec(
+        self._spec = StructlogEventSpec(
             service, log_stream, log_event_type, log_overflow, "EventStoreProcessor"
         )
         self.default_stream = default_stream
@@ -97,15 +97,18 @@ class EventStoreProcessor:
         return event_dict
 
     def _capture(self, domain: object, method_name: str, d: EventDict) -> None:
-        ctx, meta = capture_context(
-            d.get("correlation_id"), d.get("causation_id"), d.get("user_id")
-        )
+        if "correlation_id" in d or "causation_id" in d or "user_id" in d:
+            ctx, meta = capture_context(
+                d.get("correlation_id"), d.get("causation_id"), d.get("user_id")
+            )
+        else:
+            ctx, meta = current_context(), None
         writer = self._writer if self._writer is not None else default_writer()
         if domain is not None:
             stream = tagged_stream(domain, d.get("stream"), self.default_stream, "stream=")
             writer.submit_deferred(
                 stream_text(stream, what="stream"),
-                Tagged(domain, None),
+                domain,
                 overflow=self.event_overflow,
                 metadata=meta,
                 context=ctx,
@@ -117,18 +120,22 @@ class EventStoreProcessor:
             data = d.get("event_data")
             writer.submit_deferred(
                 stream_text(str(tag_stream), what="stream"),
-                Tagged({} if data is None else data, str(d["event_type"])),
+                {} if data is None else data,
+                event_type=str(d["event_type"]),
                 overflow=self.event_overflow,
                 metadata=meta,
                 context=ctx,
             )
         else:
             spec = self._spec
+            now = time.time()
             writer.submit_deferred(
                 spec.stream,
-                StructlogEvent(dict(d), method_name, time.time(), spec),
+                (dict(d), method_name, now, threading.current_thread().name),
+                spec,
                 overflow=spec.overflow,
                 metadata=meta,
+                created=now,
                 context=ctx,
             )
 

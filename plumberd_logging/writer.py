@@ -28,12 +28,13 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
+import itertools
 import json
 import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -61,7 +62,7 @@ from plumberd_logging.metadata import Metadata
 from plumberd_logging.spool import Spool, SpoolRecord
 from plumberd_logging.streams import ANY, StreamState, check_expected, stream_for, stream_text
 
-__all__ = ["Deferred", "EventWriter", "Overflow", "Receipt", "RetryPolicy", "WriterStats"]
+__all__ = ["Builder", "EventWriter", "Overflow", "Receipt", "RetryPolicy", "WriterStats"]
 
 Overflow = Literal["block", "drop_newest", "drop_oldest", "spool"]
 _OVERFLOWS = ("block", "drop_newest", "drop_oldest", "spool")
@@ -69,13 +70,15 @@ _PENDING, _DELIVERED, _FAILED = 0, 1, 2
 _WINDOW = 4  # a chunk holds up to this many batches' worth of events
 
 
-class Deferred(Protocol):
-    """An event built on the writer's thread (e.g. from a log record): ``build() -> (body, type)``.
+class Builder(Protocol):
+    """Builds an event on the writer's thread from what was captured (e.g. a log record).
 
-    ``body`` is an event object or a mapping; ``type`` the event type (None: from the body).
+    ``build(payload) -> (body, type)``: ``body`` is an event object or a mapping; ``type`` the
+    event type (None: from the body). One builder serves many events, so capturing allocates
+    nothing but the receipt.
     """
 
-    def build(self) -> tuple[object, str | None]: ...
+    def build(self, payload: Any) -> tuple[object, str | None]: ...
 
 
 class Receipt:
@@ -86,10 +89,10 @@ class Receipt:
         "_position",
         "_state",
         "_writer",
+        "builder",
         "context",
         "counted",
         "created",
-        "deferred",
         "encoded",
         "event",
         "event_type",
@@ -121,7 +124,7 @@ class Receipt:
         self.expected = expected
         self.created = created
         self.context = context
-        self.deferred = False  # ``event`` is a Deferred, built on the writer's thread
+        self.builder: Builder | None = None  # builds the event from ``event`` on the worker
         self.encoded: EncodedEvent | None = None
         self.size = 0  # bytes of data + metadata, once encoded
         self.counted = 0  # bytes of this event in the writer's queue_bytes
@@ -307,6 +310,8 @@ class EventWriter:
         self._spool_read_upto = 0  # highest spool seq handed to the worker
         self._spilled: dict[int, Receipt] = {}  # spool seq -> receipt, oldest first
         self._spill_gen = 0  # bumped whenever an event goes to disk only
+        self._ids: Iterator[UUID] = iter(())
+        self._drop_note: str | None = None  # a drop to report once the lock is released
         self._backoff = threading.Event()  # set by close() to cut a retry wait short
         self._stats_sent = self._stats_batches = self._stats_retries = self._stats_enqueued = 0
         self._dropped: collections.Counter[str] = collections.Counter()
@@ -358,25 +363,32 @@ class EventWriter:
     def submit_deferred(
         self,
         stream: str,
-        deferred: Deferred,
+        payload: object,
+        builder: Builder | None = None,
         *,
+        event_type: str | None = None,
         overflow: Overflow | None = None,
         metadata: Metadata | None = None,
         created: float | None = None,
         context: CorrelationContext | None = None,
     ) -> Receipt:
-        """Queue an event built later on the writer's thread (the logging handler's path)."""
+        """Queue an event captured by an entry point (the logging handler's path).
+
+        No argument is validated here: the caller already did. With a ``builder``, the event is
+        ``builder.build(payload)`` on the writer's thread; without, ``payload`` is the event.
+        ``context`` is the correlation context captured with it (None: a root event).
+        """
         r = Receipt(
             self,
             stream,
-            deferred,
-            None,
+            payload,
+            event_type,
             metadata,
             ANY,
             time.time() if created is None else created,
             context,
         )
-        r.deferred = True
+        r.builder = builder
         self._enqueue(r, overflow or self._overflow)
         return r
 
@@ -391,18 +403,19 @@ class EventWriter:
         with self._lock:
             if self._closing:
                 raise WriterClosed(f"{self!r} is closed")
-            if (self._count >= self._max_events or self._bytes >= self._max_bytes) and (
-                not self._make_room(r, overflow)
-            ):
-                return
-            r.seq = self._next_seq
-            self._next_seq += 1
-            self._queue.append(r)
-            self._count += 1
-            self._stats_enqueued += 1
-            wake = self._count in (1, self._batch_events)
+            full = self._count >= self._max_events or self._bytes >= self._max_bytes
+            wake = False
+            if not full or self._make_room(r, overflow):
+                r.seq = self._next_seq
+                self._next_seq += 1
+                self._queue.append(r)
+                self._count += 1
+                self._stats_enqueued += 1
+                wake = self._count in (1, self._batch_events)
         if wake:
             self._wakeup.set()
+        if self._drop_note is not None:
+            self._report_drop()
 
     def _make_room(self, r: Receipt, overflow: Overflow) -> bool:
         """Apply the overflow policy with the lock held; True when ``r`` may be queued."""
@@ -416,9 +429,11 @@ class EventWriter:
         if overflow == "drop_oldest" and self._queue:
             oldest = self._queue.popleft()
             self._count -= 1
+            self._bytes -= oldest.counted
             self._dropped["queue_full"] += 1
             self._fail(oldest, QueueFull("dropped as the oldest queued event (drop_oldest)"))
             self._progress.notify_all()
+            self._drop_note = "drop_oldest"
             return True
         if overflow == "block":
             deadline = time.monotonic() + self._block_timeout
@@ -434,7 +449,18 @@ class EventWriter:
             return True
         self._dropped["queue_full"] += 1
         self._fail(r, QueueFull("the writer's queue is full (drop_newest)"))
+        self._drop_note = "drop_newest"
         return False
+
+    def _report_drop(self) -> None:
+        """One stderr line per interval while events are dropped (outside the lock)."""
+        policy, self._drop_note = self._drop_note, None
+        if policy is not None:
+            report(
+                "queue_full",
+                f"queue full: dropping events ({policy}); "
+                f"{sum(self._dropped.values())} dropped so far",
+            )
 
     def _enqueue_spooled(self, r: Receipt, overflow: Overflow) -> None:
         """Encode on the caller's thread and store on disk before returning."""
@@ -689,6 +715,7 @@ class EventWriter:
                 self._stats_retries += 1
                 delay = self._retry.backoff(attempt)
                 attempt += 1
+                self._encode_waiting(time.monotonic() + delay)
                 if self._backoff.wait(delay):  # close() cuts the wait short once
                     self._backoff.clear()
             pending = [r for r in pending if not r.done()]
@@ -698,6 +725,34 @@ class EventWriter:
             self._bytes -= sum(r.counted for r in chunk)
             self._space.notify_all()
             self._progress.notify_all()
+
+    def _encode_waiting(self, deadline: float) -> None:
+        """While waiting to retry, encode queued events: their bytes then count against
+        ``max_queue_bytes`` (so the bound holds during an outage) and the objects they kept
+        alive (log records, arguments) are released."""
+        while time.monotonic() < deadline:
+            with self._lock:
+                todo = [r for r in itertools.islice(self._queue, 0, 2000) if r.encoded is None]
+            if not todo:
+                return
+            for r in todo[:200]:
+                if r.done() or r.encoded is not None or not self._encode(r):
+                    continue
+                with self._lock:
+                    if not r.done():  # not dropped meanwhile (drop_oldest)
+                        r.counted = r.size
+                        self._bytes += r.size
+
+    def _new_id(self) -> UUID:
+        """A random (version 4) event id; drawn in bulk, one system call per 256 ids."""
+        try:
+            return next(self._ids)
+        except StopIteration:
+            raw = os.urandom(16 * 256)
+            self._ids = iter(
+                [UUID(bytes=raw[i : i + 16], version=4) for i in range(0, len(raw), 16)]
+            )
+            return next(self._ids)
 
     def _send_once(self, items: list[Receipt]) -> None:
         """One pass over the pending items; raises TransientError to be retried."""
@@ -732,8 +787,7 @@ class EventWriter:
                 raise _Stopped from None
             return False
         self._multi = True
-        for unit in units:
-            self._delivered(unit.items, position)
+        self._delivered([r for unit in units for r in unit.items], position)
         return True
 
     def _append_isolating(
@@ -764,11 +818,19 @@ class EventWriter:
         """Encode ``r`` once (its id is fixed from here on); dead-letter it if it cannot be."""
         try:
             event, event_type = r.event, r.event_type
-            if r.deferred:
-                event, built_type = event.build()  # type: ignore[attr-defined]
+            if r.builder is not None:
+                event, built_type = r.builder.build(event)
                 event_type = event_type or built_type
+            event_id = None
+            if isinstance(event, Mapping) and "Id" not in event:
+                event_id = self._new_id()
             r.encoded = self._codec.encode(
-                event, r.metadata, event_type=event_type, created=r.created, context=r.context
+                event,
+                r.metadata,
+                event_type=event_type,
+                event_id=event_id,
+                created=r.created,
+                context=r.context,
             )
         except InvalidEvent as exc:
             self._dead_letter(r, "invalid", exc)
@@ -792,14 +854,15 @@ class EventWriter:
         r.event = r.metadata = r.context = None  # encoded now; drop the references
         return True
 
-    def _delivered(self, items: list[Receipt], position: int) -> None:
+    def _delivered(self, items: list[Receipt], position: int, *, calls: int = 1) -> None:
+        # Off the spool first: once a flush() sees them delivered, a crash replays nothing.
+        self._forget_spooled([r.spool_seq for r in items if r.spool_seq is not None])
         with self._lock:
             self._stats_sent += len(items)
-            self._stats_batches += 1
+            self._stats_batches += calls
         for r in items:
             r._position = position
             r._state = _DELIVERED
-        self._forget_spooled([r.spool_seq for r in items if r.spool_seq is not None])
         if self._on_delivered is not None:
             for r in items:
                 self._callback(self._on_delivered, r)
@@ -875,6 +938,14 @@ class EventWriter:
                     self._dropped["closed"] += 1
                 self._fail(r, WriterClosed(reason))
             self._progress.notify_all()
+            dropped = sum(self._dropped.values())
+        if dropped:
+            report(
+                "exit_dropped",
+                f"{dropped} events were dropped while the queue was full "
+                f"({', '.join(f'{k}: {v}' for k, v in sorted(self._dropped.items()))})",
+                force=True,
+            )
         if left and not delivered_all:
             where = self._client.url
             if self._spool is not None:
