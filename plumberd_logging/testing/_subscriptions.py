@@ -15,7 +15,8 @@ Follows KurrentDB's ``Enumerator.StreamSubscription``, ``AllSubscription`` and
 
 The handler reads snapshots of the :class:`Database` (never yielding under its lock), waits on it
 between them and polls ``context.is_active()``, so a cancelled call or a stopped server frees its
-worker thread within :data:`_POLL_SECONDS`.
+worker thread within :data:`_POLL_SECONDS`; a stopping server ends subscriptions at once with
+``UNAVAILABLE`` (even when stopped with a grace period), as KurrentDB cancels streaming calls.
 """
 
 from __future__ import annotations
@@ -90,6 +91,14 @@ def _checkpoint(position: int) -> streams_pb2.ReadResp:
     )
 
 
+def _serving(node: NodeRuntime, context: grpc.ServicerContext) -> bool:
+    """False once the client went away; a stopping node ends the call (even during a grace)."""
+    if node.stopping.is_set():
+        # KurrentDB cancels streaming calls as soon as it begins to shut down.
+        context.abort(grpc.StatusCode.UNAVAILABLE, "Server Is Shutting Down")
+    return context.is_active()
+
+
 def _catch_up_needs_leader(
     node: NodeRuntime, host: SubscriptionHost, context: grpc.ServicerContext, requires_leader: bool
 ) -> None:
@@ -125,7 +134,7 @@ def subscribe_to_stream(
     if checkpoint < last:
         _catch_up_needs_leader(node, host, context, requires_leader)
     caught_up = False
-    while context.is_active():
+    while _serving(node, context):
         seen = db.version
         try:
             page = db.read_stream(stream, from_revision=checkpoint + 1, limit=_STREAM_PAGE)
@@ -181,7 +190,7 @@ def subscribe_to_all(
         _catch_up_needs_leader(node, host, context, requires_leader)
     considered = 0  # records looked at since the last checkpoint (filtered subscriptions)
     caught_up = False
-    while context.is_active():
+    while _serving(node, context):
         seen = db.version
         page = db.read_all(from_position=cursor + 1, limit=window)
         for record in page:

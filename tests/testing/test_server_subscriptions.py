@@ -159,3 +159,18 @@ def test_a_subscription_keeps_up_with_a_burst_of_writes(
     assert positions == sorted(positions)
     client.close()
     assert consumer.join()
+
+
+def test_a_graceful_stop_does_not_wait_for_subscriptions(
+    client_for: Callable[[str], KurrentDBClient], stream: str
+) -> None:
+    store = InMemoryEventStore().start()
+    consumer = _Consumer(client_for(store.url).subscribe_to_stream(stream, include_caught_up=True))
+    store.wait_for(lambda: consumer.items)
+
+    started = time.monotonic()
+    store.stop(grace=5)
+
+    assert time.monotonic() - started < 1.0
+    assert consumer.join()
+    assert isinstance(consumer.error, ServiceUnavailableError)
