@@ -19,17 +19,29 @@ server; it also injects faults a real server cannot easily produce, and lets tes
         assert event.json() == {"Id": 1}
         assert store.calls["BatchAppend"] == 2
 
+Secure and clustered, as production runs (see :class:`InMemoryEventStore` and
+:class:`InMemoryCluster`)::
+
+    InMemoryEventStore(tls=True, users={"admin": "changeit", "reader": "pw"}, writers={"admin"})
+    InMemoryCluster(3)            # one store, three nodes; .elect(i), .stop_node(i), .url
+
 With pytest the ``eventstore``, ``eventstore_url`` and ``eventstore_client`` fixtures come from
 the plugin :mod:`plumberd_logging.testing.pytest_plugin`, registered automatically.
-``python -m plumberd_logging.testing --port 2113`` serves the same server as a process
-(:class:`ServerProcess` runs it from Python).
+``python -m plumberd_logging.testing --port 2113`` serves the same server as a process (with
+``--tls``, ``--users``, ``--writers``, ``--cluster N``); :class:`ServerProcess` runs it from Python.
 
 What it serves: ``Streams.Append`` and ``Streams.BatchAppend`` (expected versions, idempotent and
 "corrupted" retries, the 1 MiB ``max_append_size``), ``Streams.Read`` (streams and ``$all``, both
-directions, positions, counts, regex and prefix filters on stream name or event type),
-``Streams.Delete`` (soft) and ``Streams.Tombstone``, stream metadata (``$$stream``), single-node
-``Gossip.Read`` (for ``esdb+discover://``), and the v2 ``StreamsService.AppendSession`` behind
-``multi_append_to_stream`` (atomic across streams, rich error details).
+directions, positions, counts, regex and prefix filters on stream name or event type, and
+catch-up subscriptions to a stream or ``$all``: confirmation, history, caught-up, live events,
+checkpoints of filtered ``$all`` subscriptions), ``Streams.Delete`` (soft) and
+``Streams.Tombstone``, stream metadata (``$$stream``), ``Gossip.Read`` (for ``esdb+discover://``
+and host lists), and the v2 ``StreamsService.AppendSession`` behind ``multi_append_to_stream``
+(atomic across streams, rich error details). Optionally TLS (certificates made for the run,
+:class:`TlsFiles`), users with KurrentDB's answers for wrong credentials (``UNAUTHENTICATED``) and
+missing rights (``PERMISSION_DENIED``), and a cluster whose followers answer "not leader" with
+the leader's endpoint (v1: ``NOT_FOUND`` "Leader info available" with ``leader-endpoint-*``
+trailers; v2: ``FAILED_PRECONDITION`` with ``NotLeaderNodeErrorDetails``).
 
 Known differences from a real server (deliberate, for a test double):
 
@@ -44,21 +56,36 @@ Known differences from a real server (deliberate, for a test double):
   clears it. Explicit expected versions are idempotent against the stored events, as on a server.
 * Of the stream metadata only ``$tb`` (truncate before, soft delete) is enforced; ``$maxCount``,
   ``$maxAge`` and ``$acl`` are stored, not applied. No scavenging: deleted events stay in ``$all``.
-* No TLS, users, ACLs or authentication; single node, always leader (``requires-leader`` is
-  ignored, ``NodeIsNotLeader`` never happens).
-* Not served (``UNIMPLEMENTED``): catch-up subscriptions, persistent subscriptions, projections,
-  operations, users, ``ServerFeatures`` and ``AppendRecords`` (KurrentDB >= 26.1).
-  ``resolve_links`` is ignored (no link events, no ``$et-``/``$ce-`` projections).
+* Without TLS there is no authentication (like KurrentDB's ``--insecure``). With TLS, access
+  follows KurrentDB's *default* ACLs only (users read user streams, ``writers`` write them,
+  ``admins`` do anything, ``$all`` and system streams are for admins, anonymous calls may read
+  gossip only); ``$acl`` stream metadata, ``$ops``/other roles, client certificates and OAuth
+  are not supported, and the v1 ``Users`` service is not served.
+* A cluster shares one store: no replication lag, elections are instant and happen only through
+  :meth:`InMemoryCluster.elect` or by stopping the leader; no read-only replicas; every node
+  knows the truth (stopped nodes show as ``Shutdown``, not alive). A single node always leads.
+* Subscriptions never fall behind (so never send ``fell_behind``, as KurrentDB does not either);
+  a stream subscription ends with "is deleted" when its stream is tombstoned, without first
+  sending the ``$streamDeleted`` event a real node sends; a subscription's checkpoint positions
+  differ in detail (they are positions of records considered, never behind the events sent).
+* Not served (``UNIMPLEMENTED``): persistent subscriptions, projections, operations, users,
+  ``ServerFeatures`` and ``AppendRecords`` (KurrentDB >= 26.1). ``resolve_links`` is ignored (no
+  link events, no ``$et-``/``$ce-`` projections).
 * Not enforced: the per-event ``MaxAppendEventSize``, BatchAppend's ``deadline`` option.
 * v2 appends store their string properties as compact JSON metadata; their errors carry the
-  typed detail but no ``google.rpc.ErrorInfo``. Error texts match KurrentDB where the client
-  parses them; others may differ.
+  typed detail, and a ``google.rpc.ErrorInfo`` only for "not leader", "access denied" and "not
+  ready". Error texts match KurrentDB where the client parses them; others may differ.
 
 Faithful on purpose, though surprising: the ``Append`` RPC (``events=NewEvent``) answers an
 oversized append with ``INVALID_ARGUMENT``, which kurrentdbclient raises as a plain ``GrpcError``
 (after one retry); only ``BatchAppend`` (``events=[...]``) gives
 ``MaximumAppendSizeExceededError``. Content types read back as ``application/json`` or
-``application/octet-stream``, whatever else was sent.
+``application/octet-stream``, whatever else was sent. A user without write access gets
+``AccessDeniedError`` from ``append_to_stream``, but a plain ``KurrentDBClientError`` from
+``multi_append_to_stream`` (kurrentdbclient 1.3.5 does not map the v2 error), and so do v2 "not
+ready" answers; reading ``$all`` (also ``get_commit_position``) needs an administrator.
+kurrentdbclient 1.3.5 with grpcio 1.85 can hang past its deadline in a ``BatchAppend`` that is in
+flight when the server stops without grace (about 1 stop in 20 under a tight append loop).
 """
 
 from __future__ import annotations

@@ -9,12 +9,11 @@ KurrentDB sets, and ``grpc-status-details-bin`` rich details for the v2 API).
 This module imports grpc; :mod:`plumberd_logging.testing` loads it only when a server starts.
 Use :func:`build_handlers` to serve a :class:`~plumberd_logging.testing._runtime.NodeRuntime`.
 
-Where later features fit: every RPC enters through ``_Servicer._arrive`` (count, faults), the
-place for authentication (``UNAUTHENTICATED``/``PERMISSION_DENIED``) and, for followers of a
-cluster (``NodeRuntime.state``), the "not leader" answer with the leader's endpoint. Catch-up
-subscriptions belong in ``StreamsServicer.read``: send the confirmation first, then read
-:class:`Database` snapshots (never yielding under its lock) and wait on ``Database.wait_for``
-between them, polling ``context.is_active()``. TLS is a matter of how the server binds its port.
+How a call is handled: every RPC enters through ``_Servicer._arrive`` (count, authenticate,
+faults on arrival), checks the caller's rights (``_authorize``) once it knows the stream, and,
+where KurrentDB's state machine would, whether this node may serve it (``_check_leader``: a
+follower answers "not leader" when the call requires the leader). Catch-up subscriptions live in
+:mod:`plumberd_logging.testing._subscriptions`. TLS is a matter of how the server binds its port.
 """
 
 from __future__ import annotations
