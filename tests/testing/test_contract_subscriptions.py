@@ -265,3 +265,29 @@ def test_all_subscription_skips_system_events_by_default(
 
     assert not [item.type for item in got if item.type.startswith("$")]
     assert got[-1].stream_name == stream
+
+
+def test_filtered_all_subscription_sends_live_checkpoints_while_nothing_matches(
+    eventstore_client: KurrentDBClient, prefix: str, stream: str
+) -> None:
+    """Live, a checkpoint follows every ``window * multiplier`` records, matching or not."""
+    with eventstore_client.subscribe_to_all(
+        from_end=True,
+        filter_include=[prefix],
+        filter_by_stream_name=True,
+        filter_by_prefix=True,
+        include_checkpoints=True,
+        window_size=2,
+        checkpoint_interval_multiplier=1,
+        timeout=DEADLINE,
+    ) as subscription:
+        others = [event(n=n) for n in range(4)]
+        eventstore_client.append_to_stream(stream, current_version=NS, events=others)
+        written = eventstore_client.get_stream(stream)
+        live = next(
+            item
+            for item in subscription
+            if isinstance(item, Checkpoint) and item.commit_position >= written[0].commit_position
+        )
+
+    assert live.commit_position <= written[-1].commit_position
