@@ -224,6 +224,20 @@ class EventStoreClient:
         if inner is not None and self._pid == os.getpid():
             _close_quietly(inner)
 
+    def reset(self) -> None:
+        """Drop the current connection; the next call opens a new one.
+
+        The writer does this when a call hangs past its deadline (a gRPC call can, when the
+        server vanishes); calls still running on the old connection are left to end on their own.
+        """
+        with self._lock:
+            inner, self._inner = self._inner, None
+            if self._finalizer is not None:
+                self._finalizer.detach()
+                self._finalizer = None
+        if inner is not None and self._pid == os.getpid():
+            _close_quietly(inner)
+
     def __enter__(self) -> EventStoreClient:
         return self
 
@@ -323,7 +337,12 @@ class EventStoreClient:
             translated = translate_error(exc, stream, expected, self._redact)
             if translated is exc:
                 raise
-            raise translated from exc
+            try:
+                raise translated from exc
+            finally:
+                # No reference cycle through this frame: it would keep the failed gRPC call
+                # alive until a garbage collection, which can deadlock at interpreter exit.
+                del translated, exc
 
 
 def translate_error(

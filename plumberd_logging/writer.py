@@ -177,6 +177,7 @@ class WriterStats:
     sent: int
     batches: int
     retries: int
+    stalls: int
     dropped: Mapping[str, int]
     dead_lettered: Mapping[str, int]
     queue_events: int
@@ -197,7 +198,10 @@ class EventWriter:
       batch waits for company);
     * ``max_queue_events`` (10,000), ``max_queue_bytes`` (16 MiB of encoded events),
       ``overflow`` (``"block"``: wait ``block_timeout`` seconds, then raise ``QueueFull``);
-    * ``retry`` (:class:`RetryPolicy`), ``append_timeout`` (10 s per append call);
+    * ``retry`` (:class:`RetryPolicy`), ``append_timeout`` (10 s per append call),
+      ``stall_timeout`` (default ``2 * append_timeout + 5``): an append that has not returned by
+      then (a gRPC call can hang past its deadline when a server vanishes) is abandoned, and a
+      new thread on a new connection sends its events again, with the same ids;
     * ``spool_path`` (a directory: every event is on disk before ``submit`` returns),
       ``spool_max_bytes`` (256 MiB), ``spool_sync`` (``"normal"``; ``"full"`` fsyncs);
     * ``on_delivered(receipt)``, ``on_failed(receipt, exc)`` (run on the writer's thread);
@@ -219,6 +223,7 @@ class EventWriter:
         block_timeout: float = 5.0,
         retry: RetryPolicy | None = None,
         append_timeout: float = 10.0,
+        stall_timeout: float | None = None,
         spool_path: str | os.PathLike[str] | None = None,
         spool_max_bytes: int | None = 256 * 2**20,
         spool_sync: Literal["normal", "full"] = "normal",
@@ -238,6 +243,8 @@ class EventWriter:
         _non_negative(block_timeout, "block_timeout")
         _non_negative(close_timeout, "close_timeout")
         _non_negative(append_timeout, "append_timeout")
+        if stall_timeout is not None:
+            _non_negative(stall_timeout, "stall_timeout")
         if max_batch_bytes > max_append_size:
             raise ValueError(
                 f"max_batch_bytes={max_batch_bytes} exceeds max_append_size={max_append_size}; "
@@ -271,6 +278,13 @@ class EventWriter:
         self._block_timeout = float(block_timeout)
         self._retry = retry or RetryPolicy()
         self._append_timeout = float(append_timeout) or None
+        self._stall_timeout = (
+            float(stall_timeout)
+            if stall_timeout is not None
+            else 2 * self._append_timeout + 5
+            if self._append_timeout
+            else 60.0
+        )
         self._close_timeout = float(close_timeout)
         self._max_append = max_append_size
         self._multi: bool | None = None if multi_stream == "auto" else False
@@ -303,13 +317,18 @@ class EventWriter:
         self._flushes = 0
         self._closing = False
         self._closed = False
+        self._stopped = False  # the worker ended early (a crash, or no threads at exit)
         self._thread: threading.Thread | None = None
+        self._call_started: float | None = None  # when the worker's current append began
+        self._watchdog = threading.Event()  # set to stop the stall watchdog
+        self._stalls = 0
         self._pid = os.getpid()
         self._spool_opened = False
         self._spill = False  # events wait in the spool, not in memory
         self._spool_read_upto = 0  # highest spool seq handed to the worker
         self._spilled: dict[int, Receipt] = {}  # spool seq -> receipt, oldest first
         self._spill_gen = 0  # bumped whenever an event goes to disk only
+        self._replaying = False  # rows left by an earlier run are not all read yet
         self._ids: Iterator[UUID] = iter(())
         self._drop_note: str | None = None  # a drop to report once the lock is released
         self._backoff = threading.Event()  # set by close() to cut a retry wait short
@@ -518,6 +537,7 @@ class EventWriter:
                     if spool.pending_events:  # left by an earlier run: send them first
                         self._spill = True
                         self._spill_gen += 1
+                        self._replaying = True
                     self._spool_opened = True
         return spool
 
@@ -530,7 +550,11 @@ class EventWriter:
             self._flushes += 1
         self._wakeup.set()
         try:
-            return self._wait(lambda: self._resolved_upto(target), timeout)
+            with self._progress:
+                self._progress.wait_for(
+                    lambda: self._resolved_upto(target) or self._stopped, timeout
+                )
+                return self._resolved_upto(target)
         finally:
             with self._lock:
                 self._flushes -= 1
@@ -554,8 +578,9 @@ class EventWriter:
         self._wakeup.set()
         self._backoff.set()
         thread = self._thread
-        done = thread is None or self._wait(
-            lambda: self._resolved_upto(self._next_seq - 1), timeout
+        done = thread is None or (
+            self._wait(lambda: self._resolved_upto(self._next_seq - 1) or self._stopped, timeout)
+            and not self._stopped
         )
         if thread is not None and done and thread is not threading.current_thread():
             thread.join(max(0.0, timeout))
@@ -572,6 +597,7 @@ class EventWriter:
                 sent=self._stats_sent,
                 batches=self._stats_batches,
                 retries=self._stats_retries,
+                stalls=self._stalls,
                 dropped=dict(self._dropped),
                 dead_lettered=dict(self._dead),
                 queue_events=self._count + len(self._spilled),
@@ -599,7 +625,61 @@ class EventWriter:
             thread = threading.Thread(target=self._run, name="plumberd-writer", daemon=True)
             self._thread = thread
         thread.start()
+        threading.Thread(target=self._watch, name="plumberd-watchdog", daemon=True).start()
         _register_exit(self)
+
+    def _watch(self) -> None:
+        """Replace the worker when an append hangs past ``stall_timeout`` (see the options)."""
+        library_thread()
+        interval = min(1.0, self._stall_timeout / 4)
+        pid = self._pid
+        while not self._watchdog.wait(interval) and self._pid == pid and not self._closed:
+            started = self._call_started
+            if started is not None and time.monotonic() - started > self._stall_timeout:
+                self._replace_worker()
+
+    def _replace_worker(self) -> None:
+        """Abandon the stuck worker: its events go back to the front of the queue, and a new
+        thread on a new connection sends them again (same ids, so the server keeps one copy)."""
+        with self._lock:
+            if self._call_started is None or self._closed:
+                return
+            self._call_started = None
+            chunk, self._inflight = self._inflight, []
+            for r in reversed(chunk):
+                if r.done():
+                    self._count -= 1
+                    self._bytes -= r.counted
+                else:
+                    self._queue.appendleft(r)
+            thread = threading.Thread(target=self._run, name="plumberd-writer", daemon=True)
+            self._thread = thread
+            self._stalls += 1
+        report(
+            "stall",
+            f"an append to {self._client.url} did not return within {self._stall_timeout:g}s; "
+            "resending its events on a new connection (same event ids)",
+        )
+        if self._owns_client and self._url is not None:
+            self._client = EventStoreClient(self._url, codec=self._codec)
+        else:
+            self._client.reset()
+        try:
+            thread.start()
+        except RuntimeError as exc:  # no threads at interpreter exit (CPython 3.12.0-3.12.2)
+            report("stall", f"could not start a new writer thread: {exc}", force=True)
+
+    def _call(self, fn: Callable[..., int], *args: Any, **kwargs: Any) -> int:
+        """An append on the worker's thread, watched for stalls; a worker abandoned meanwhile
+        stops here (its events were given to its replacement)."""
+        self._call_started = time.monotonic()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if threading.current_thread() is self._thread:
+                self._call_started = None
+            else:
+                raise _Stopped
 
     def _run(self) -> None:
         library_thread()
@@ -609,23 +689,49 @@ class EventWriter:
                 if chunk is None:
                     break
                 self._send_chunk(chunk)
-        except BaseException as exc:  # a bug: say so once, fail what is pending, never hang
-            report("writer_crash", f"writer thread failed: {type(exc).__name__}: {exc}", force=True)
+        except RuntimeError as exc:
+            if "interpreter shutdown" not in str(exc):
+                self._crashed(exc)
+                return
+            # CPython 3.12.0-3.12.2 (gh-113964) forbid new threads once the interpreter exits,
+            # and gRPC starts one per streaming call: nothing can be sent any more.
             with self._lock:
-                pending = [*self._inflight, *self._queue, *self._spilled.values()]
-                self._inflight, self._queue, self._spilled = [], collections.deque(), {}
-                self._count = self._bytes = 0
-                self._closing = True
-                for r in pending:
-                    self._fail(r, PlumberdError(f"writer thread failed: {exc}"))
+                left = sum(1 for r in (*self._queue, *self._inflight) if not r.done())
+                left += len(self._spilled)
+                self._closing = self._stopped = True
                 self._progress.notify_all()
-                self._space.notify_all()
+            if left:
+                where = (
+                    f"kept in the spool {self._spool_path}" if self._spool is not None else "lost"
+                )
+                report(
+                    "exit_threads",
+                    f"{left} events not sent at exit ({where}): this Python forbids starting "
+                    "threads during shutdown, which gRPC needs (CPython gh-113964, fixed in "
+                    "3.12.3); call flush() before exiting, or upgrade Python",
+                    force=True,
+                )
+        except BaseException as exc:
+            self._crashed(exc)
+
+    def _crashed(self, exc: BaseException) -> None:
+        """A bug: say so once, fail what is pending, never hang."""
+        report("writer_crash", f"writer thread failed: {type(exc).__name__}: {exc}", force=True)
+        with self._lock:
+            pending = [*self._inflight, *self._queue, *self._spilled.values()]
+            self._inflight, self._queue, self._spilled = [], collections.deque(), {}
+            self._count = self._bytes = 0
+            self._closing = self._stopped = True
+            for r in pending:
+                self._fail(r, PlumberdError(f"writer thread failed: {exc}"))
+            self._progress.notify_all()
+            self._space.notify_all()
 
     def _next_chunk(self) -> list[Receipt] | None:
         while True:
             with self._lock:
-                if self._closed:
-                    return None
+                if self._closed or threading.current_thread() is not self._thread:
+                    return None  # closed, or replaced after a stall
                 if not self._queue and self._spill:
                     self._lock.release()
                     try:
@@ -676,6 +782,7 @@ class EventWriter:
                 self._spool_read_upto = records[-1].seq
             if len(records) < window and self._spill_gen == generation:
                 self._spill = False  # everything on disk has been read
+                self._replaying = False
             self._inflight = chunk
             self._count += len(chunk)
             self._bytes += sum(r.counted for r in chunk)
@@ -773,7 +880,8 @@ class EventWriter:
     def _append_multi(self, units: list[Unit[Receipt]]) -> bool:
         """One multi-stream append; False when the units must go one by one instead."""
         try:
-            position = self._client.multi_append_encoded(
+            position = self._call(
+                self._client.multi_append_encoded,
                 [(u.stream, u.expected, [_enc(r) for r in u.items]) for u in units],
                 timeout=self._append_timeout,
             )
@@ -795,8 +903,12 @@ class EventWriter:
     ) -> None:
         """Append ``items``; on a permanent error split them to dead-letter only the culprit."""
         try:
-            position = self._client.append_encoded(
-                stream, [_enc(r) for r in items], expected, timeout=self._append_timeout
+            position = self._call(
+                self._client.append_encoded,
+                stream,
+                [_enc(r) for r in items],
+                expected,
+                timeout=self._append_timeout,
             )
         except TransientError:
             raise
@@ -912,6 +1024,8 @@ class EventWriter:
             return False
         if any(not r.done() and r.seq <= target for r in inflight):
             return False
+        if self._replaying:  # rows an earlier run left in the spool come first
+            return False
         spilled = self._spilled
         return not spilled or next(iter(spilled.values())).seq > target
 
@@ -921,6 +1035,7 @@ class EventWriter:
 
     def _finish(self, delivered_all: bool) -> None:
         """Release the connection and the spool; one stderr line if events were left."""
+        self._watchdog.set()
         with self._lock:
             if self._closed:
                 return
@@ -946,7 +1061,7 @@ class EventWriter:
                 f"({', '.join(f'{k}: {v}' for k, v in sorted(self._dropped.items()))})",
                 force=True,
             )
-        if left and not delivered_all:
+        if left and not delivered_all and not self._stopped:  # else the worker said why
             where = self._client.url
             if self._spool is not None:
                 report(

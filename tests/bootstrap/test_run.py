@@ -13,6 +13,8 @@ import pytest
 
 from plumberd_logging.testing import InMemoryEventStore
 
+pytestmark = pytest.mark.delivers_at_exit
+
 APP = Path(__file__).resolve().parents[2] / "examples" / "legacy_app" / "app.py"
 
 

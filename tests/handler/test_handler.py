@@ -250,8 +250,11 @@ def test_dictconfig_queue_handler_configuration(eventstore: InMemoryEventStore) 
         }
     )
     queue_handler = logging.getHandlerByName("queue")  # type: ignore[attr-defined,unused-ignore]
+    listener = queue_handler.listener
+    if getattr(listener, "_thread", None) is None:
+        listener.start()  # some 3.12 releases leave starting it to the application
     logging.getLogger("app.dq").info("via dictConfig queue")
-    queue_handler.listener.stop()
+    listener.stop()
     eventstore.wait_for_events("Log-dq", 1)
     logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})
 
@@ -335,6 +338,7 @@ def test_bad_options_name_the_parameter() -> None:
         EventStoreHandler("esdb://localhost:2113?tls=false", ignore="grpc")
 
 
+@pytest.mark.delivers_at_exit
 def test_subprocess_configured_by_dictconfig_only_delivers_at_exit(
     eventstore: InMemoryEventStore,
 ) -> None:

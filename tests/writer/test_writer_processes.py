@@ -28,6 +28,7 @@ def run_python(code: str, *args: str, timeout: float = 60) -> subprocess.Complet
     )
 
 
+@pytest.mark.delivers_at_exit
 def test_exit_without_close_delivers_everything(eventstore: InMemoryEventStore) -> None:
     done = run_python(
         """
@@ -50,6 +51,7 @@ def test_exit_without_close_delivers_everything(eventstore: InMemoryEventStore) 
     assert "not confirmed" not in done.stderr
 
 
+@pytest.mark.delivers_at_exit
 def test_exit_with_the_server_down_says_what_was_lost(eventstore: InMemoryEventStore) -> None:
     url = eventstore.url
     eventstore.stop()

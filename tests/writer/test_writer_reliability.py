@@ -198,3 +198,19 @@ def test_give_up_deadline_dead_letters_the_batch(eventstore: InMemoryEventStore)
         assert writer.flush(10)
     assert type(receipt.exception()).__name__ == "Unavailable"
     assert writer.stats().dead_lettered == {"gave_up": 1}
+
+
+def test_an_append_hanging_past_its_deadline_is_abandoned_and_resent(
+    eventstore: InMemoryEventStore,
+) -> None:
+    # append_timeout=0: no deadline at all, like a gRPC call that ignores its own (they can,
+    # when a server vanishes); the watchdog must notice and start over on a new connection.
+    held = eventstore.faults.hang("BatchAppend", seconds=60, times=1)
+    with EventWriter(eventstore.url, append_timeout=0, stall_timeout=0.3) as writer:
+        receipts = [writer.submit("Stall-1", Ping(n=i)) for i in range(5)]
+        assert writer.flush(10)
+        assert writer.stats().stalls == 1
+        held.cancel()  # the abandoned call now reaches the server too: same ids, no duplicate
+        eventstore.wait_for(lambda: eventstore.calls["BatchAppend"] >= 2)
+    assert all(r.exception() is None for r in receipts)
+    assert numbers(eventstore, "Stall-1") == [0, 1, 2, 3, 4]
