@@ -18,6 +18,12 @@ writes through a writer, so they share its guarantees:
 * Transient failures are retried with backoff and the *same event ids*, so the server
   de-duplicates them. A permanent failure dead-letters only the event that caused it (a failing
   batch is split to find it), with ``on_failed``, a counter and a rate-limited stderr line.
+* Security and clusters: refused credentials dead-letter with reason ``unauthenticated``, a
+  user without the right with ``access_denied`` (every event of that append: access is per
+  stream, not per event); both are permanent. A failed TLS handshake (unknown CA, wrong host)
+  and "not leader" are retried like an outage, with a stderr line naming the cause and the fix
+  (rate limited); after a TLS failure the writer's own connection is rebuilt, so a corrected CA
+  file is read again. A leader change is ridden through with ``esdb+discover://`` or a host list.
 * With ``spool_path`` every event is on disk before ``submit`` returns, and survives a crash.
 * Exit flushes within ``close_timeout`` (no thread is started at exit); a forked child starts
   with an empty queue and its own connection.
@@ -50,10 +56,13 @@ from plumberd_logging.errors import (
     AccessDenied,
     EventTooLarge,
     InvalidEvent,
+    NotLeader,
     PlumberdError,
     QueueFull,
     StreamDeleted,
+    TlsError,
     TransientError,
+    Unauthenticated,
     Unsupported,
     WriterClosed,
     WrongExpectedVersion,
@@ -61,6 +70,8 @@ from plumberd_logging.errors import (
 from plumberd_logging.metadata import Metadata
 from plumberd_logging.spool import Spool, SpoolRecord
 from plumberd_logging.streams import ANY, StreamState, check_expected, stream_for, stream_text
+
+_getpid = os.getpid
 
 __all__ = ["Builder", "EventWriter", "Overflow", "Receipt", "RetryPolicy", "WriterStats"]
 
@@ -332,7 +343,7 @@ class EventWriter:
         self._ids: Iterator[UUID] = iter(())
         self._drop_note: str | None = None  # a drop to report once the lock is released
         self._backoff = threading.Event()  # set by close() to cut a retry wait short
-        self._stats_sent = self._stats_batches = self._stats_retries = self._stats_enqueued = 0
+        self._stats_sent = self._stats_batches = self._stats_retries = 0
         self._dropped: collections.Counter[str] = collections.Counter()
         self._dead: collections.Counter[str] = collections.Counter()
         self._last_error: str | None = None
@@ -412,26 +423,27 @@ class EventWriter:
         return r
 
     def _enqueue(self, r: Receipt, overflow: Overflow) -> None:
-        if self._pid != os.getpid():
+        if self._pid != _getpid():
             _reset_in_child(self)
         if self._thread is None:
             self._start()
-        if self._durable or (self._spill and self._spool is not None):
+        if self._durable or self._spill:  # spill mode implies a spool
             self._enqueue_spooled(r, overflow)
             return
         with self._lock:
             if self._closing:
                 raise WriterClosed(f"{self!r} is closed")
-            full = self._count >= self._max_events or self._bytes >= self._max_bytes
-            wake = False
-            if not full or self._make_room(r, overflow):
-                r.seq = self._next_seq
-                self._next_seq += 1
+            count = self._count
+            if (count < self._max_events and self._bytes < self._max_bytes) or self._make_room(
+                r, overflow
+            ):
+                r.seq = seq = self._next_seq
+                self._next_seq = seq + 1
                 self._queue.append(r)
-                self._count += 1
-                self._stats_enqueued += 1
-                wake = self._count in (1, self._batch_events)
-        if wake:
+                self._count = count = self._count + 1
+            else:
+                count = 0
+        if count in (1, self._batch_events):
             self._wakeup.set()
         if self._drop_note is not None:
             self._report_drop()
@@ -509,7 +521,6 @@ class EventWriter:
                 raise WriterClosed(f"{self!r} is closed")
             r.seq = self._next_seq
             self._next_seq += 1
-            self._stats_enqueued += 1
             room = self._count < self._max_events and self._bytes < self._max_bytes
             if self._spill or not room:
                 self._spill = True
@@ -593,7 +604,7 @@ class EventWriter:
         """A snapshot of the counters."""
         with self._lock:
             return WriterStats(
-                enqueued=self._stats_enqueued,
+                enqueued=self._next_seq - 1,  # every accepted event got the next seq
                 sent=self._stats_sent,
                 batches=self._stats_batches,
                 retries=self._stats_retries,
@@ -818,7 +829,7 @@ class EventWriter:
                         if not r.done():
                             self._dead_letter(r, "gave_up", exc)
                     break
-                report("retry", f"append failed, retrying with the same event ids: {exc}")
+                self._report_retry(exc)
                 self._stats_retries += 1
                 delay = self._retry.backoff(attempt)
                 attempt += 1
@@ -832,6 +843,17 @@ class EventWriter:
             self._bytes -= sum(r.counted for r in chunk)
             self._space.notify_all()
             self._progress.notify_all()
+
+    def _report_retry(self, exc: TransientError) -> None:
+        """One stderr line per interval and kind; TLS and not-leader failures say what to fix."""
+        if isinstance(exc, TlsError):
+            report("retry:tls", f"cannot connect securely; events are kept and retried: {exc}")
+            if self._owns_client:  # the next attempt re-reads the CA file (it may be fixed)
+                self._client.reset()
+        elif isinstance(exc, NotLeader):
+            report("retry:not_leader", f"append refused, retrying with the same ids: {exc}")
+        else:
+            report("retry", f"append failed, retrying with the same event ids: {exc}")
 
     def _encode_waiting(self, deadline: float) -> None:
         """While waiting to retry, encode queued events: their bytes then count against
@@ -915,8 +937,10 @@ class EventWriter:
         except PlumberdError as exc:
             if self._closed:
                 raise _Stopped from None
-            if len(items) == 1:
-                self._dead_letter(items[0], _reason(exc), exc)
+            if len(items) == 1 or isinstance(exc, AccessDenied):
+                # Access is granted per user and stream, not per event: no culprit to look for.
+                for r in items:
+                    self._dead_letter(r, _reason(exc), exc)
                 return
             half = len(items) // 2
             self._append_isolating(stream, expected, items[:half])
@@ -1106,6 +1130,7 @@ class _Stopped(Exception):
 
 def _reason(exc: BaseException) -> str:
     for cls, name in (
+        (Unauthenticated, "unauthenticated"),
         (WrongExpectedVersion, "wrong_expected_version"),
         (EventTooLarge, "too_large"),
         (StreamDeleted, "stream_deleted"),
