@@ -386,8 +386,8 @@ def _breakdown(args: argparse.Namespace) -> None:
         spec = LogEventSpec("bench", None, "LogRecorded", "drop_newest", "bench")
         writer = capture.writer
         step(
-            "  capture: `capture_context(None, None, None)`",
-            lambda: capture_context(None, None, None),
+            "  capture: `capture_context(record.__dict__)`",
+            lambda: capture_context(plain.__dict__),
         )
         step("  capture: `writer.submit_deferred(record, spec)` (idle writer)",
              lambda: writer.submit_deferred("Log-bench", plain, spec,

@@ -84,9 +84,20 @@ def resolve_writer(
 
 
 def capture_context(
+    fields: Mapping[str, Any],
+) -> tuple[CorrelationContext | None, Metadata | None]:
+    """The context to store with an event: the active one, overridden by the ``correlation_id``,
+    ``causation_id`` and ``user_id`` of ``fields`` (a record's ``extra``, an event dict)."""
+    if "correlation_id" not in fields and "causation_id" not in fields and "user_id" not in fields:
+        return current_context(), None
+    return _explicit_context(
+        fields.get("correlation_id"), fields.get("causation_id"), fields.get("user_id")
+    )
+
+
+def _explicit_context(
     correlation_id: object, causation_id: object, user_id: object
 ) -> tuple[CorrelationContext | None, Metadata | None]:
-    """The context to store with an event: the active one, overridden by explicit ids."""
     ctx = current_context()
     if correlation_id is None and causation_id is None and user_id is None:
         return ctx, None

@@ -37,7 +37,6 @@ from plumberd_logging._capture import (
 )
 from plumberd_logging._diagnostics import in_library_thread
 from plumberd_logging.config import default_writer
-from plumberd_logging.context import current_context
 from plumberd_logging.streams import stream_text
 from plumberd_logging.writer import EventWriter, Overflow
 
@@ -127,12 +126,7 @@ class EventStoreHandler(logging.Handler):
             return
         _guard.active = True
         try:
-            if "correlation_id" in attrs or "causation_id" in attrs or "user_id" in attrs:
-                ctx, meta = capture_context(
-                    attrs.get("correlation_id"), attrs.get("causation_id"), attrs.get("user_id")
-                )
-            else:
-                ctx, meta = current_context(), None
+            ctx, meta = capture_context(attrs)
             writer = self._writer if self._writer is not None else default_writer()
             if event is not None:
                 stream = stream_text(

@@ -35,7 +35,6 @@ from plumberd_logging._capture import (
 )
 from plumberd_logging._diagnostics import in_library_thread
 from plumberd_logging.config import default_writer
-from plumberd_logging.context import current_context
 from plumberd_logging.streams import stream_text
 from plumberd_logging.writer import EventWriter, Overflow
 
@@ -97,12 +96,7 @@ class EventStoreProcessor:
         return event_dict
 
     def _capture(self, domain: object, method_name: str, d: EventDict) -> None:
-        if "correlation_id" in d or "causation_id" in d or "user_id" in d:
-            ctx, meta = capture_context(
-                d.get("correlation_id"), d.get("causation_id"), d.get("user_id")
-            )
-        else:
-            ctx, meta = current_context(), None
+        ctx, meta = capture_context(d)
         writer = self._writer if self._writer is not None else default_writer()
         if domain is not None:
             stream = tagged_stream(domain, d.get("stream"), self.default_stream, "stream=")
