@@ -6,9 +6,9 @@ error text from the transport goes through :func:`redact` / :class:`Redactor`.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-__all__ = ["SCHEMES", "Redactor", "redact", "validate_url"]
+__all__ = ["SCHEMES", "Redactor", "redact", "url_options", "validate_url"]
 
 SCHEMES = (
     "esdb",
@@ -22,36 +22,99 @@ _MASK = "***"
 
 
 def redact(url: str) -> str:
-    """``url`` with the password (if any) replaced by ``***``."""
+    """``url`` with the password (if any) replaced by ``***``.
+
+    The user information ends at the last ``@`` before the path, query or fragment; when a
+    password holds one of ``/?#`` (a URL the client cannot parse either), everything between the
+    user name and the URL's last ``@`` is masked instead, so even a malformed URL never shows it.
+    """
     scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
     end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
     userinfo, at, hosts = rest[:end].rpartition("@")
-    if not sep or not at or ":" not in userinfo:
-        return url
-    return f"{scheme}://{userinfo.split(':', 1)[0]}:{_MASK}@{hosts}{rest[end:]}"
+    if at and ":" in userinfo:
+        return f"{scheme}://{userinfo.split(':', 1)[0]}:{_MASK}@{hosts}{rest[end:]}"
+    colon, last_at = rest.find(":"), rest.rfind("@")
+    if not at and 0 <= colon < last_at and colon < end:  # a password with "/", "?" or "#"
+        return f"{scheme}://{rest[:colon]}:{_MASK}@{rest[last_at + 1 :]}"
+    return url
 
 
 class Redactor:
-    """Removes one connection string's password from any text (e.g. a transport error)."""
+    """Removes one connection string's password from any text (e.g. a transport error).
+
+    The password is replaced wherever it appears, also percent-decoded or inside the full URL;
+    ``user``, ``ca_file`` and ``hosts`` are what messages may name instead.
+    """
 
     def __init__(self, url: str) -> None:
         try:
-            password = urlsplit(url).password
+            parts = urlsplit(url)
+            user, password = parts.username, parts.password
         except ValueError:
-            password = None
-        self._secrets = [s for s in (url, password) if s]
+            user = password = None
+        if password is None and redact(url) != url:  # malformed, but it holds a password
+            rest = url.partition("://")[2]
+            user = rest[: rest.find(":")]
+            password = rest[rest.find(":") + 1 : rest.rfind("@")]
+        self._url = url
+        decoded = unquote(password) if password else None
+        self._passwords = sorted({p for p in (password, decoded) if p}, key=len, reverse=True)
         self._safe_url = redact(url)
+        self._user = user or None
+        self._options = url_options(url)
+        self._hosts = url.partition("://")[2].rpartition("@")[2].split("?")[0].split("#")[0]
 
     def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, self._safe_url if secret is self._secrets[0] else _MASK)
+        if self._url in text:
+            text = text.replace(self._url, self._safe_url)
+        for password in self._passwords:
+            if password in text:
+                text = text.replace(password, _MASK)
         return text
+
+    def __repr__(self) -> str:
+        return f"<Redactor {self._safe_url}>"
 
     @property
     def url(self) -> str:
         """The connection string, password masked."""
         return self._safe_url
+
+    @property
+    def user(self) -> str | None:
+        """The user name in the URL (``None`` when there is none)."""
+        return self._user
+
+    @property
+    def hosts(self) -> str:
+        """The ``host:port[,host:port...]`` part of the URL."""
+        return self._hosts
+
+    @property
+    def tls(self) -> bool:
+        """Whether the URL asks for TLS (``tls=true``, the default)."""
+        return self._options.get("tls", "true").lower() == "true"
+
+    @property
+    def ca_file(self) -> str | None:
+        """The ``tlsCAFile`` option, if given."""
+        return self._options.get("tlscafile") or None
+
+    @property
+    def discovers(self) -> bool:
+        """Whether the client follows the leader (``+discover`` or several hosts)."""
+        return "+discover" in self._safe_url.partition("://")[0] or "," in self._hosts
+
+
+def url_options(url: str) -> dict[str, str]:
+    """The query options of a connection string, names lower-cased."""
+    try:
+        query = urlsplit(url).query
+    except ValueError:
+        return {}
+    return {k.lower(): v for k, v in parse_qsl(query, keep_blank_values=True)}
 
 
 def validate_url(url: object, *, what: str = "connection_string") -> str:

@@ -26,16 +26,19 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 from uuid import UUID
 
-from plumberd_logging._url import Redactor, validate_url
+from plumberd_logging._url import Redactor, url_options, validate_url
 from plumberd_logging.codec import CONTENT_TYPE, Codec, EncodedEvent
 from plumberd_logging.errors import (
     AccessDenied,
     EventTooLarge,
     InvalidEvent,
+    NotLeader,
     PlumberdError,
     StreamDeleted,
     StreamNotFound,
+    TlsError,
     TransientError,
+    Unauthenticated,
     Unavailable,
     Unsupported,
     WrongExpectedVersion,
@@ -46,7 +49,7 @@ from plumberd_logging.streams import ANY, NO_STREAM, StreamState, check_expected
 if TYPE_CHECKING:
     from kurrentdbclient import KurrentDBClient
 
-__all__ = ["EventStoreClient", "RecordedEvent", "translate_error"]
+__all__ = ["EventStoreClient", "RecordedEvent", "StreamSubscription", "translate_error"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -113,6 +116,7 @@ class EventStoreClient:
             ConnectionSpec(self._uri)
         except ValueError as exc:
             raise ValueError(f"connection_string: {self._redact(str(exc))}") from None
+        _check_tls_files(connection_string)
 
     # -- public API --------------------------------------------------------------------------
 
@@ -172,21 +176,21 @@ class EventStoreClient:
             kwargs["stream_position"] = check_expected(from_revision, what="from_revision")
         if limit is not None:
             kwargs["limit"] = limit
-        with self._errors(name):
+        with self._errors(name, action="read"):
             recorded = self._client().get_stream(name, **kwargs)
         return [_decode(r) for r in recorded]
 
     def stream_revision(self, stream: str, *, timeout: float | None = None) -> int | None:
         """The revision of the stream's last event, or ``None`` when the stream does not exist."""
         name = stream_text(stream)
-        with self._errors(name):
+        with self._errors(name, action="read"):
             version = self._client().get_current_version(name, timeout=self._timeout(timeout))
         return version if isinstance(version, int) else None
 
     def get_stream_metadata(self, stream: str, *, timeout: float | None = None) -> dict[str, Any]:
         """The stream's metadata (``$maxAge``, ``$maxCount``, custom keys...); ``{}`` when none."""
         name = stream_text(stream)
-        with self._errors(name):
+        with self._errors(name, action="read the metadata of"):
             metadata, _ = self._client().get_stream_metadata(name, timeout=self._timeout(timeout))
         return dict(metadata)
 
@@ -206,13 +210,36 @@ class EventStoreClient:
         name = stream_text(stream)
         expected = check_expected(expected_position)
         body = _stream_metadata(metadata)
-        with self._errors(name, expected):
+        with self._errors(name, expected, action="set the metadata of"):
             self._client().set_stream_metadata(
                 name,
                 metadata=body,
                 current_version=_to_kdb_version(expected),
                 timeout=self._timeout(timeout),
             )
+
+    def subscribe_stream(self, stream: str, *, after: int | None = None) -> StreamSubscription:
+        """A catch-up subscription: the stream's events from the start (or after revision
+        ``after``), then each new one as it is written, until :meth:`StreamSubscription.stop`.
+
+            with client.subscribe_stream("Log-myapp") as events:
+                for event in events:        # blocks while nothing new is written
+                    print(event.revision, event.type, event.data)
+
+        A stream that does not exist yet is waited for. Errors come as plumberd-logging
+        exceptions when iterating (``Unavailable`` when the connection is lost: subscribe again
+        with ``after`` = the last revision seen). No deadline applies.
+        """
+        name = stream_text(stream)
+        if after is not None and (
+            isinstance(after, bool) or not isinstance(after, int) or after < 0
+        ):
+            raise ValueError(
+                f"subscribe_stream(after=...): expected a revision >= 0, got {after!r}"
+            )
+        with self._errors(name, action="read"):
+            inner = self._client().subscribe_to_stream(name, stream_position=after)
+        return StreamSubscription(self, name, inner)
 
     def close(self) -> None:
         """Close the connection; safe to call more than once."""
@@ -267,7 +294,7 @@ class EventStoreClient:
             )
             for e in events
         ]
-        with self._errors(stream, expected):
+        with self._errors(stream, expected, action="write to"):
             return self._client().append_to_stream(
                 stream,
                 events=new,
@@ -301,7 +328,7 @@ class EventStoreClient:
             )
             for stream, expected, events in batches
         ]
-        with self._errors(requests[0].stream_name if requests else ""):
+        with self._errors(requests[0].stream_name if requests else "", action="write to"):
             return self._client().multi_append_to_stream(requests, timeout=self._timeout(timeout))
 
     # -- internals ---------------------------------------------------------------------------
@@ -321,20 +348,28 @@ class EventStoreClient:
                 # parent's alone (closing it here would disturb the parent).
                 from kurrentdbclient import KurrentDBClient
 
-                with self._errors(""):
-                    self._inner = KurrentDBClient(self._uri)
+                with self._errors("", action="connect to"):
+                    try:
+                        self._inner = KurrentDBClient(self._uri)
+                    except OSError as exc:  # a TLS file named in the URL, gone since
+                        raise TlsError(
+                            f"TLS: cannot read a certificate file named in the URL: "
+                            f"{exc.strerror or exc} ({exc.filename})",
+                            "ca_file",
+                        ) from None
                 self._pid = os.getpid()
                 # An unclosed client can hang the interpreter at exit: close it then.
                 self._finalizer = weakref.finalize(self, _close_quietly, self._inner)
             return self._inner
 
     @contextlib.contextmanager
-    def _errors(self, stream: str, expected: object = None) -> Iterator[None]:
+    def _errors(self, stream: str, expected: object = None, *, action: str) -> Iterator[None]:
         """Re-raise transport exceptions as plumberd-logging ones (passwords masked)."""
         try:
             yield
         except Exception as exc:
-            translated = translate_error(exc, stream, expected, self._redact)
+            _scrub(exc, self._redact)
+            translated = translate_error(exc, stream, expected, self._redact, action=action)
             if translated is exc:
                 raise
             try:
@@ -345,19 +380,75 @@ class EventStoreClient:
                 del translated, exc
 
 
+class StreamSubscription:
+    """The events of one stream, as they are written: iterate; ``stop()`` ends the iteration
+    (from any thread). Made by :meth:`EventStoreClient.subscribe_stream`."""
+
+    def __init__(self, client: EventStoreClient, stream: str, inner: Any) -> None:
+        self._client = client
+        self._stream = stream
+        self._inner = inner
+        self._stopped = False
+
+    @property
+    def stream(self) -> str:
+        """The stream's name."""
+        return self._stream
+
+    def __iter__(self) -> StreamSubscription:
+        return self
+
+    def __next__(self) -> RecordedEvent:
+        if self._stopped:
+            raise StopIteration
+        try:
+            recorded = next(self._inner)
+        except StopIteration:
+            raise
+        except Exception:
+            if self._stopped:  # stop() cancels the call: the end, not an error
+                raise StopIteration from None
+            with self._client._errors(self._stream, action="read"):
+                raise
+            raise  # pragma: no cover  (_errors always raises)
+        return _decode(recorded)
+
+    def stop(self) -> None:
+        """End the subscription (safe to call more than once, from any thread)."""
+        self._stopped = True
+        with contextlib.suppress(Exception):
+            self._inner.stop(cancel=True)
+
+    def __enter__(self) -> StreamSubscription:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<StreamSubscription {self._stream!r}{' stopped' if self._stopped else ''}>"
+
+
 def translate_error(
     exc: BaseException,
     stream: str,
     expected: object = None,
     redact: Redactor | None = None,
+    *,
+    action: str = "access",
 ) -> PlumberdError | BaseException:
-    """Map a kurrentdbclient exception to ours (non-transport exceptions are returned as is)."""
+    """Map a kurrentdbclient exception to ours (non-transport exceptions are returned as is).
+
+    ``action`` ("write to", "read", ...) and ``stream`` say what was refused in an
+    :class:`AccessDenied` message; ``redact`` masks the password and names the user.
+    """
     from kurrentdbclient import exceptions as k
 
     if isinstance(exc, PlumberdError) or not isinstance(exc, k.KurrentDBClientError):
         return exc
     text = str(exc) or type(exc).__name__
     text = redact(text) if redact is not None else text
+    code = _status_code(exc)
     if isinstance(exc, k.WrongCurrentVersionError):
         actual = exc.actual_version
         return WrongExpectedVersion(
@@ -373,25 +464,167 @@ def translate_error(
         return EventTooLarge(f"stream {stream!r}: {text}")
     if isinstance(exc, k.StreamIsDeletedError | k.StreamTombstonedError):
         return StreamDeleted(f"stream {stream!r} is deleted: {text}")
+    if isinstance(exc, k.NodeIsNotLeaderError):
+        return _not_leader(exc, redact)
     if isinstance(exc, k.NotFoundError):
         return StreamNotFound(f"stream {stream!r} not found")
-    if isinstance(exc, k.AccessDeniedError | k.UnauthenticatedError):
-        return AccessDenied(f"access denied: {text}")
+    user = redact.user if redact is not None else None
+    # kurrentdbclient 1.3 raises v2 (multi-stream) refusals as a plain KurrentDBClientError:
+    # the gRPC status of the call it wraps says what happened.
+    if isinstance(exc, k.UnauthenticatedError) or code == "UNAUTHENTICATED":
+        if user is None:
+            return Unauthenticated(
+                "authentication failed: the server needs a user name and password "
+                "(user:password@ in the URL, which the client sends over TLS only)"
+            )
+        return Unauthenticated(
+            f"authentication failed: the server refused the credentials of user {user!r} "
+            "(unknown user or wrong password)"
+        )
+    if isinstance(exc, k.AccessDeniedError) or code == "PERMISSION_DENIED":
+        who = f"user {user!r}" if user is not None else "an anonymous client"
+        what = f"stream {stream!r}" if stream else "the server"
+        detail = "" if text in ("AccessDeniedError", "Access Denied") else f" ({text})"
+        return AccessDenied(f"access denied: {who} may not {action} {what}{detail}")
     if isinstance(exc, k.BadRequestError | k.InvalidArgumentError):
         return InvalidEvent(f"the server rejected the append: {text}", stream)
-    if isinstance(exc, k.SSLError):
-        return Unavailable(f"TLS connection failed: {text}")
+    tls = _tls_error(exc, redact)
+    if tls is not None:
+        return tls
     if isinstance(
         exc, k.ServiceUnavailableError | k.DeadlineExceededError | k.DiscoveryFailedError
     ):
+        return Unavailable(text)
+    if code == "UNAVAILABLE":  # a v2 "not ready" answer (no leader elected yet)
         return Unavailable(text)
     if isinstance(exc, k.GrpcError) and "StatusCode.UNIMPLEMENTED" in text:
         return Unsupported(f"the server does not support this operation: {text}")
     if isinstance(exc, k.GrpcError) and "StatusCode.INVALID_ARGUMENT" in text:
         return InvalidEvent(f"the server rejected the append: {text}", stream)
-    if isinstance(exc, k.NodeIsNotLeaderError | k.GrpcError | k.AbortedByServerError):
+    if isinstance(exc, k.GrpcError | k.AbortedByServerError):
         return TransientError(text)
     return PlumberdError(text)
+
+
+def _status_code(exc: BaseException) -> str | None:
+    """The gRPC status name of the call a kurrentdbclient exception wraps (v2 errors)."""
+    code = getattr(exc.__cause__, "code", None)
+    if not callable(code):
+        return None
+    try:
+        return getattr(code(), "name", None)
+    except Exception:  # not a gRPC call after all
+        return None
+
+
+def _not_leader(exc: Any, redact: Redactor | None) -> NotLeader:
+    host, port = getattr(exc, "host", None), getattr(exc, "port", None)
+    leader = f"{host}:{port}" if host and port else None
+    node = redact.hosts if redact is not None else "the node"
+    where = f"; the leader is {leader}" if leader else ""
+    message = f"not the leader: {node} is not the cluster's leader{where}"
+    if redact is not None and not redact.discovers:
+        message += (
+            ". With one host in the URL the client cannot follow the leader: use "
+            "esdb+discover://HOST or list every node (esdb://node1:2113,node2:2113,node3:2113)"
+        )
+    return NotLeader(message, leader)
+
+
+_TLS_MARKS = ("SSL_ERROR", "Hostname Verification", "security handshaker", "Tls handshake")
+
+
+def _tls_error(exc: BaseException, redact: Redactor | None) -> TlsError | None:
+    """A TLS failure anywhere in the exception's chain (discovery wraps it), explained."""
+    from kurrentdbclient.exceptions import SSLError
+
+    texts: list[str] = []
+    tls = False
+    current: BaseException | None = exc
+    for _ in range(5):  # the chain is short; never loop on a cycle
+        if current is None:
+            break
+        text = str(current)
+        texts.append(text)
+        tls = tls or isinstance(current, SSLError) or any(m in text for m in _TLS_MARKS)
+        current = current.__cause__
+    if not tls:
+        return None
+    text = " ".join(texts)
+    if redact is not None:
+        text = redact(text)
+    hosts = redact.hosts if redact is not None else "the server"
+    ca_file = redact.ca_file if redact is not None else None
+    if "Hostname Verification" in text:
+        return TlsError(
+            f"TLS: the certificate of {hosts} is not valid for the host name in the URL "
+            "(hostname verification failed); connect with a name the certificate lists, or "
+            "have the certificate issued for this name",
+            "wrong_host",
+        )
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        detail = text.split("CERTIFICATE_VERIFY_FAILED:", 1)[1].split(":", 1)[0].strip()
+        trusted = f"the CA in tlsCAFile={ca_file}" if ca_file else "the system's CAs (no tlsCAFile)"
+        return TlsError(
+            f"TLS: the certificate of {hosts} is not trusted ({detail or 'verify failed'}); "
+            f"it is checked against {trusted}: pass the CA that signed the server's "
+            "certificate with tlsCAFile=PATH",
+            "unknown_ca",
+        )
+    if "security handshaker" in text:
+        return TlsError(
+            f"TLS: no usable CA certificate in tlsCAFile={ca_file} (not a PEM certificate?)"
+            if ca_file
+            else f"TLS: could not set up a TLS connection to {hosts}",
+            "ca_file",
+        )
+    if "WRONG_VERSION_NUMBER" in text:
+        return TlsError(
+            f"TLS: {hosts} does not answer with TLS; if the server runs without TLS, use "
+            "tls=false in the URL",
+            "handshake",
+        )
+    return TlsError(f"TLS: the handshake with {hosts} failed: {texts[0]}", "handshake")
+
+
+def _scrub(exc: BaseException, redact: Redactor) -> None:
+    """Mask the password in the texts of ``exc`` and the exceptions it chains (kept as
+    ``__cause__``/``__context__`` of ours, where a traceback would print them)."""
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen or len(seen) > 20:
+            continue
+        seen.add(id(current))
+        args = getattr(current, "args", ())
+        if any(isinstance(a, str) and redact(a) != a for a in args):
+            with contextlib.suppress(Exception):  # an exception class with odd args
+                current.args = tuple(redact(a) if isinstance(a, str) else a for a in args)
+        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+
+
+def _check_tls_files(url: str) -> None:
+    """A CA or client certificate file named in the URL must exist and hold PEM text."""
+    options = url_options(url)
+    for key, name in (
+        ("tlscafile", "tlsCAFile"),
+        ("usercertfile", "userCertFile"),
+        ("userkeyfile", "userKeyFile"),
+    ):
+        path = options.get(key)
+        if not path:
+            continue
+        try:
+            with open(path, "rb") as f:
+                head = f.read(1 << 20)
+        except OSError as exc:
+            raise ValueError(f"connection_string: {name}={path!r}: {exc.strerror or exc}") from None
+        if b"-----BEGIN " not in head:
+            raise ValueError(
+                f"connection_string: {name}={path!r} is not a PEM file "
+                "(expected -----BEGIN CERTIFICATE-----)"
+            )
 
 
 def _reset_lock(ref: weakref.ref[EventStoreClient]) -> None:

@@ -11,6 +11,13 @@ is kept as ``__cause__``.
         print(exc.stream, exc.expected, exc.actual)
     except Unavailable:
         ...  # the server could not be reached; the append may be retried with the same event
+
+Security and clusters: :class:`Unauthenticated` (wrong user name or password) and
+:class:`AccessDenied` (the user may not do this) are permanent; :class:`TlsError` (the TLS
+handshake failed: unknown CA, a certificate for another host, TLS on one side only) and
+:class:`NotLeader` (a follower answered a write) are transient, because they end when the
+server's certificate or the cluster's leadership changes. Messages name the user, never the
+password.
 """
 
 from __future__ import annotations
@@ -19,11 +26,14 @@ __all__ = [
     "AccessDenied",
     "EventTooLarge",
     "InvalidEvent",
+    "NotLeader",
     "PlumberdError",
     "QueueFull",
     "StreamDeleted",
     "StreamNotFound",
+    "TlsError",
     "TransientError",
+    "Unauthenticated",
     "Unavailable",
     "Unsupported",
     "WriterClosed",
@@ -55,6 +65,30 @@ class Unavailable(TransientError):
     """The server could not be reached, or did not answer in time."""
 
 
+class TlsError(Unavailable):
+    """The TLS connection failed: the server's certificate is not signed by a trusted CA
+    (``reason == "unknown_ca"``), is not valid for the host name in the URL (``"wrong_host"``),
+    the CA file cannot be read (``"ca_file"``), or the handshake failed otherwise, e.g. TLS on
+    one side only (``"handshake"``). The message says which, and what to change.
+    """
+
+    def __init__(self, message: str, reason: str = "handshake") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class NotLeader(TransientError):
+    """A cluster node that is not the leader refused a write (or a read that needs the leader).
+
+    ``leader`` is the leader's ``host:port`` when the node named it. With ``esdb+discover://`` or
+    a list of hosts the client follows the leader by itself; with one host it cannot.
+    """
+
+    def __init__(self, message: str, leader: str | None = None) -> None:
+        super().__init__(message)
+        self.leader = leader
+
+
 class WrongExpectedVersion(PlumberdError):
     """The stream was not at the expected position (optimistic concurrency check failed)."""
 
@@ -81,7 +115,12 @@ class StreamNotFound(PlumberdError, LookupError):
 
 
 class AccessDenied(PlumberdError):
-    """The server refused the credentials, or the user may not perform the operation."""
+    """The user may not perform the operation (e.g. write to the stream), or (as the subclass
+    :class:`Unauthenticated`) the server refused the credentials. Never retried."""
+
+
+class Unauthenticated(AccessDenied):
+    """The server refused the credentials: unknown user or wrong password. Never retried."""
 
 
 class Unsupported(PlumberdError):
