@@ -31,7 +31,9 @@ EPILOG = """exit codes (the same in every command; each command's --help lists i
    5  the server answered with an unexpected error
    6  not found (a stream, a spool directory)
    7  in use (a port; spool files of a running writer)
- 8-10 reserved (TLS, credentials, not leader)
+   8  TLS failure: unknown CA, certificate for another host, TLS on one side only
+   9  credentials refused (wrong user or password) or access denied
+  10  not the leader: a write through a URL naming one follower node
 `plumberd run` exits with the program's own code (127: program not found)."""
 
 

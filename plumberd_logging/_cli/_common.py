@@ -30,9 +30,13 @@ from urllib.parse import urlsplit
 from plumberd_logging._url import redact, validate_url
 from plumberd_logging.config import URL_VAR
 from plumberd_logging.errors import (
+    AccessDenied,
+    NotLeader,
     PlumberdError,
     StreamDeleted,
     StreamNotFound,
+    TlsError,
+    Unauthenticated,
     Unavailable,
 )
 
@@ -74,8 +78,9 @@ class Exit(enum.IntEnum):
     SERVER_ERROR = 5
     NOT_FOUND = 6
     BUSY = 7
-    # Reserved for the security issue (#8), so that scripts can rely on the numbers now:
-    # 8 TLS failure, 9 authentication or permission, 10 not the leader.
+    TLS = 8
+    CREDENTIALS = 9
+    NOT_LEADER = 10
 
 
 _MEANINGS = {
@@ -87,6 +92,9 @@ _MEANINGS = {
     Exit.SERVER_ERROR: "the server answered with an unexpected error",
     Exit.NOT_FOUND: "not found",
     Exit.BUSY: "in use",
+    Exit.TLS: "TLS failure: unknown CA, certificate for another host, TLS on one side only",
+    Exit.CREDENTIALS: "credentials refused (wrong user or password) or access denied",
+    Exit.NOT_LEADER: "the node is not the cluster's leader (a direct URL to a follower)",
 }
 
 
@@ -236,6 +244,23 @@ def diagnose(
             "is it overloaded or still starting, or is this port not its gRPC port? "
             "(--timeout sets the wait)",
         )
+    if isinstance(exc, TlsError):
+        return CommandError(Exit.TLS, text, _TLS_HINTS.get(exc.reason))
+    if isinstance(exc, Unauthenticated):
+        return CommandError(
+            Exit.CREDENTIALS,
+            text,
+            "check the user name and password in the URL (shown masked, never printed)",
+        )
+    if isinstance(exc, AccessDenied):
+        return CommandError(
+            Exit.CREDENTIALS,
+            text,
+            "use a user with that right, or grant it on the server (an $acl, or the user's groups)",
+        )
+    if isinstance(exc, NotLeader):
+        hint = "writes go to the leader: connect with esdb+discover://HOST or list every node"
+        return CommandError(Exit.NOT_LEADER, text, None if "+discover" in text else hint)
     if isinstance(exc, Unavailable):
         return CommandError(
             Exit.UNREACHABLE,
@@ -244,8 +269,15 @@ def diagnose(
         )
     if isinstance(exc, ValueError):
         return CommandError(Exit.USAGE, text)
-    # AccessDenied and TLS failures get codes of their own with the security issue (#8).
     return CommandError(Exit.SERVER_ERROR, f"the server answered {what} with an error: {text}")
+
+
+_TLS_HINTS = {
+    "unknown_ca": "tlsCAFile=PATH in the URL names the CA that signed the server's certificate",
+    "wrong_host": "use the host name the server's certificate was issued for",
+    "ca_file": "tlsCAFile must name a readable PEM file with the CA certificate",
+    "handshake": "does the server use TLS (tls=true) on this port?",
+}
 
 
 class Endpoint:

@@ -12,11 +12,14 @@
 The steps run in order and stop at the first failure, whose class sets the exit code
 (:class:`~plumberd_logging._cli._common.Exit`): a bad URL (2), unreachable (3: refused, unknown
 host, no route), timeout (4: connected, no answer within ``--timeout``; each step has that
-budget), an unexpected server error (5). The round trip uses a scratch stream of its own,
-``PlumberdCheck-<uuid>``. Passwords are never printed: URLs are shown masked.
+budget), an unexpected server error (5), TLS (8: the ``tls`` step's own handshake, made with
+:mod:`ssl` and the URL's ``tlsCAFile``, names an unknown CA, a certificate for another host or a
+server without TLS; so does a handshake the client itself fails), credentials (9: a wrong user
+or password at ``answer``, no write permission at ``write``), not the leader (10: a URL naming
+one follower). The round trip uses a scratch stream of its own, ``PlumberdCheck-<uuid>``.
+Passwords are never printed: URLs are shown masked, users by name.
 
-New failure classes (TLS, credentials, not-leader: issue #8) slot in as a step in
-:data:`STEPS` and/or a case in :func:`classify`, with the exit codes reserved for them.
+A new failure class slots in as a step in :data:`STEPS` and/or a case in :func:`classify`.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import argparse
 import dataclasses
 import os
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -46,6 +50,7 @@ from plumberd_logging._cli._common import (
     server_url,
     shown,
 )
+from plumberd_logging._url import Redactor
 from plumberd_logging.config import URL_VAR
 from plumberd_logging.events import Event
 from plumberd_logging.streams import NO_STREAM
@@ -79,14 +84,20 @@ EPILOG = f"""examples:
         Exit.UNREACHABLE,
         Exit.TIMEOUT,
         Exit.SERVER_ERROR,
+        Exit.TLS,
+        Exit.CREDENTIALS,
+        Exit.NOT_LEADER,
         notes={
             Exit.OK: "the server accepted a write and returned it",
-            Exit.USAGE: "bad arguments or a bad URL (no URL, wrong scheme, missing host...)",
+            Exit.USAGE: "bad arguments or a bad URL (no URL, wrong scheme, missing host, "
+            "a tlsCAFile that is not there)",
             Exit.TIMEOUT: "the server accepted the connection but did not answer within --timeout",
+            Exit.CREDENTIALS: "wrong user name or password; or the user may not write",
+            Exit.NOT_LEADER: "the URL names one node, a follower: use esdb+discover:// or "
+            "list every node",
         },
     )
-}
-  8-10 are reserved for TLS, credential and not-leader diagnoses."""
+}"""
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -121,18 +132,23 @@ class CheckContext:
     client: EventStoreClient
     stream: str
     endpoints: list[Endpoint]
+    reached: list[Endpoint] = dataclasses.field(default_factory=list)
     event_id: uuid.UUID | None = None
     body: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
 class Step:
-    """One step: ``run(ctx)`` returns what it saw, or raises; ``what`` names it in messages."""
+    """One step: ``run(ctx)`` returns what it saw, or raises; ``what`` names it in messages.
+
+    ``applies(ctx)`` says whether the step runs for this URL (e.g. ``tls`` only with TLS).
+    """
 
     name: str
     what: str
     run: Callable[[CheckContext], str]
     required: bool = True
+    applies: Callable[[CheckContext], bool] | None = None
 
 
 class PlumberdCheck(Event):
@@ -149,6 +165,7 @@ def _connect(ctx: CheckContext) -> str:
         _, error = probe_tcp(endpoint, ctx.timeout)
         if error is None:
             reached.append(str(endpoint))
+            ctx.reached.append(endpoint)
         else:
             failures.append(error)
     if not reached:
@@ -157,13 +174,75 @@ def _connect(ctx: CheckContext) -> str:
     return f"{', '.join(reached)} accepts TCP connections{note}"
 
 
+def _uses_tls(ctx: CheckContext) -> bool:
+    return Redactor(ctx.url).tls
+
+
+def _tls(ctx: CheckContext) -> str:
+    """A TLS handshake of our own with each reachable node: names what is wrong, precisely."""
+    ca_file = Redactor(ctx.url).ca_file
+    context = ssl.create_default_context(cafile=ca_file)
+    context.set_alpn_protocols(["h2"])  # what a gRPC server expects
+    trusted = f"the CA in {ca_file}" if ca_file else "the system's CAs"
+    seen: list[str] = []
+    for endpoint in ctx.reached or ctx.endpoints:
+        try:
+            with (
+                socket.create_connection((endpoint.host, endpoint.port), ctx.timeout) as raw,
+                context.wrap_socket(raw, server_hostname=endpoint.host) as conn,
+            ):
+                version = conn.version() or "TLS"
+                names = _certificate_names(conn.getpeercert())
+        except ssl.SSLCertVerificationError as exc:
+            raise _tls_failure(endpoint, exc, trusted) from None
+        except ssl.SSLError as exc:
+            raise CommandError(
+                Exit.TLS,
+                f"TLS: the handshake with {endpoint} failed ({exc.reason or exc}): the server "
+                "does not answer with TLS there",
+                "if the server runs without TLS, use tls=false in the URL",
+            ) from None
+        except OSError as exc:
+            raise CommandError(
+                Exit.TLS,
+                f"TLS: {endpoint} closed the connection during the handshake "
+                f"({exc.strerror or exc})",
+                "does the server use TLS on this port?",
+            ) from None
+        seen.append(f"{endpoint} ({version}, certificate for {names})")
+    return f"{'; '.join(seen)} trusted by {trusted}"
+
+
+def _certificate_names(cert: dict[str, Any] | None) -> str:
+    names = [value for kind, value in (cert or {}).get("subjectAltName", ()) if value]
+    return ", ".join(names[:4]) + (", ..." if len(names) > 4 else "") if names else "no name"
+
+
+def _tls_failure(
+    endpoint: Endpoint, exc: ssl.SSLCertVerificationError, trusted: str
+) -> CommandError:
+    message = exc.verify_message or str(exc)
+    if exc.verify_code in (62, 64) or "mismatch" in message.lower():  # host name / IP address
+        return CommandError(
+            Exit.TLS,
+            f"TLS: the certificate of {endpoint} is not valid for {endpoint.host!r} ({message})",
+            "use the host name the server's certificate was issued for, or have it reissued",
+        )
+    return CommandError(
+        Exit.TLS,
+        f"TLS: the certificate of {endpoint} is not trusted by {trusted} ({message})",
+        "tlsCAFile=PATH in the URL must name the CA that signed the server's certificate",
+    )
+
+
 def _answer(ctx: CheckContext) -> str:
     revision = ctx.client.stream_revision(ctx.stream)
     if revision is not None:
         raise CommandError(
             Exit.SERVER_ERROR, f"the new scratch stream {ctx.stream} already has events"
         )
-    return "the server answers a read"
+    user = Redactor(ctx.url).user
+    return "the server answers a read" + (f" as user {user!r}" if user and _uses_tls(ctx) else "")
 
 
 def _write(ctx: CheckContext) -> str:
@@ -197,6 +276,7 @@ def _expire(ctx: CheckContext) -> str:
 
 STEPS: tuple[Step, ...] = (
     Step("connect", "the connection", _connect),
+    Step("tls", "the TLS handshake", _tls, applies=_uses_tls),
     Step("answer", "a read", _answer),
     Step("write", "the write", _write),
     Step("read back", "the read", _read_back),
@@ -209,7 +289,32 @@ def classify(exc: BaseException, step: Step, ctx: CheckContext) -> CommandError:
     """The diagnosis of a step's failure: exit code, message, hint."""
     if isinstance(exc, CommandError):
         return exc
-    return diagnose(exc, what=step.what, timeout=ctx.timeout)
+    error = diagnose(exc, what=step.what, timeout=ctx.timeout)
+    if error.code == Exit.UNREACHABLE and not _uses_tls(ctx):
+        speaks_tls = next((e for e in ctx.reached if _speaks_tls(e, ctx.timeout)), None)
+        if speaks_tls is not None:  # gRPC only says "Socket closed"
+            return CommandError(
+                Exit.TLS,
+                f"TLS: {speaks_tls} expects TLS, but the URL says tls=false",
+                "drop tls=false, and add user:password@ and tlsCAFile=PATH to the URL",
+            )
+    return error
+
+
+def _speaks_tls(endpoint: Endpoint, timeout: float) -> bool:
+    """Whether ``endpoint`` completes a TLS handshake (certificate not checked)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["h2"])
+    try:
+        with (
+            socket.create_connection((endpoint.host, endpoint.port), timeout) as raw,
+            context.wrap_socket(raw, server_hostname=endpoint.host),
+        ):
+            return True
+    except OSError:  # ssl.SSLError too: plain text there, or nothing
+        return False
 
 
 def _run_bounded(step: Step, ctx: CheckContext) -> str:
@@ -247,6 +352,8 @@ def run_steps(ctx: CheckContext, steps: tuple[Step, ...] = STEPS, *, quiet: bool
             print(line, flush=True)
 
     for step in steps:
+        if step.applies is not None and not step.applies(ctx):
+            continue
         start = time.monotonic()
         try:
             detail = _run_bounded(step, ctx)
@@ -269,7 +376,7 @@ def preflight(url: str, timeout: float) -> None:
         ctx = CheckContext(
             url, timeout, client, f"{SCRATCH_CATEGORY}-{uuid.uuid4()}", endpoints(url)
         )
-        run_steps(ctx, STEPS[:2], quiet=True)
+        run_steps(ctx, STEPS[:3], quiet=True)
 
 
 @command("check")

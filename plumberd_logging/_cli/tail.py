@@ -8,7 +8,13 @@
 
 ``--json`` prints one object per line: ``stream``, ``type``, ``id``, ``revision``, ``position``,
 ``data`` and ``metadata`` (decoded JSON; a body that is not JSON is ``null`` with the bytes in
-``data_base64``). ``--follow`` comes with subscriptions.
+``data_base64``).
+
+``--follow`` (``-f``) then keeps printing new events as they are written, from a catch-up
+subscription that starts right after the last event shown (so nothing is missed or shown twice),
+until Ctrl-C or SIGTERM, then exits 0. A stream that does not exist yet is waited for. When the
+connection drops (a server restart, a leader change) it subscribes again after the last event
+printed, for up to ``--timeout`` seconds of failures, then exits with the diagnosis's code.
 """
 
 from __future__ import annotations
@@ -16,7 +22,11 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import signal
 import sys
+import threading
+import time
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from plumberd_logging._cli._common import (
@@ -29,11 +39,18 @@ from plumberd_logging._cli._common import (
     open_client,
     server_url,
 )
+from plumberd_logging._url import Redactor
 from plumberd_logging.config import URL_VAR
-from plumberd_logging.errors import PlumberdError, StreamDeleted, StreamNotFound
+from plumberd_logging.errors import (
+    NotLeader,
+    PlumberdError,
+    StreamDeleted,
+    StreamNotFound,
+    Unavailable,
+)
 
 if TYPE_CHECKING:
-    from plumberd_logging.client import RecordedEvent
+    from plumberd_logging.client import EventStoreClient, RecordedEvent, StreamSubscription
 
 __all__ = ["add_parser", "event_json", "format_event", "tail"]
 
@@ -43,6 +60,7 @@ EPILOG = f"""examples:
   plumberd tail Recording-rec-1 --url 'esdb://localhost:2113?tls=false'
   plumberd tail Log-myservice --limit 100          # with $PLUMBERD_URL set
   plumberd tail Log-myservice --json --limit 0 | jq -r .data.Message
+  plumberd tail Log-myservice -f                   # then new events as they come, Ctrl-C ends
 
 {
     exit_codes_help(
@@ -52,7 +70,13 @@ EPILOG = f"""examples:
         Exit.TIMEOUT,
         Exit.SERVER_ERROR,
         Exit.NOT_FOUND,
-        notes={Exit.NOT_FOUND: "the stream does not exist (or was deleted)"},
+        Exit.TLS,
+        Exit.CREDENTIALS,
+        Exit.NOT_LEADER,
+        notes={
+            Exit.OK: "success; with --follow: stopped by Ctrl-C or SIGTERM",
+            Exit.NOT_FOUND: "the stream does not exist (or was deleted; --follow waits for it)",
+        },
     )
 }"""
 
@@ -80,11 +104,18 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help=f"the last N events (default: {DEFAULT_LIMIT}; 0: the whole stream)",
     )
     p.add_argument(
+        "-f",
+        "--follow",
+        action="store_true",
+        help="then print new events as they are written, until Ctrl-C or SIGTERM",
+    )
+    p.add_argument(
         "--timeout",
         type=float,
         default=10.0,
         metavar="SECONDS",
-        help="how long to wait for the server (default: %(default)s)",
+        help="how long to wait for the server; with --follow, how long to keep trying to "
+        "subscribe again after the connection drops (default: %(default)s)",
     )
     p.set_defaults(handler=tail)
 
@@ -106,24 +137,108 @@ def tail(args: argparse.Namespace) -> int:
             else:
                 events = client.read_stream(args.stream)
         except (StreamNotFound, StreamDeleted) as exc:
-            raise CommandError(
-                Exit.NOT_FOUND, str(exc), f"the server at {client.url} has no such stream"
-            ) from None
+            if not args.follow:
+                raise CommandError(
+                    Exit.NOT_FOUND, str(exc), f"the server at {client.url} has no such stream"
+                ) from None
+            events = []
         except PlumberdError as exc:
             raise diagnose(exc, what="the read", timeout=args.timeout) from None
-    if not events:  # every event deleted or truncated ($tb): the stream reads as empty
-        if not args.json:
-            print(f"{args.stream}: no events")
-        return Exit.OK
+        _print_history(events, args)
+        if args.follow:
+            after = events[-1].revision if events else None
+            return _follow(client, args, after)
+    return Exit.OK
+
+
+def _print_history(events: list[RecordedEvent], args: argparse.Namespace) -> None:
     out = sys.stdout
+    if not events:  # every event deleted or truncated ($tb): the stream reads as empty
+        if not args.json and not args.follow:
+            print(f"{args.stream}: no events")
+        return
     for event in events:
-        if args.json:
-            out.write(json.dumps(event_json(event), ensure_ascii=False) + "\n")
-        else:
-            out.write(format_event(event) + "\n")
+        _print_event(event, args.json)
     if not args.json and args.limit and events[0].revision > 0:
         out.write("(earlier events not shown: --limit N for more, --limit 0 for all)\n")
     out.flush()
+
+
+def _print_event(event: RecordedEvent, as_json: bool) -> None:
+    line = json.dumps(event_json(event), ensure_ascii=False) if as_json else format_event(event)
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def _follow(client: EventStoreClient, args: argparse.Namespace, after: int | None) -> int:
+    """Print new events until a signal; subscribe again (after the last event) when the
+    connection drops, for up to ``--timeout`` seconds of failures."""
+    stop = threading.Event()
+    current: list[StreamSubscription] = []
+    failure: list[BaseException] = []
+    discovers = Redactor(client.url).discovers  # the client follows a leader change itself
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+        for subscription in current:
+            subscription.stop()
+
+    def run() -> None:
+        nonlocal after
+        failing_since: float | None = None
+        try:
+            while not stop.is_set():
+                try:
+                    subscription = client.subscribe_stream(args.stream, after=after)
+                    current[:] = [subscription]
+                    if stop.is_set():
+                        subscription.stop()
+                    for event in subscription:
+                        _print_event(event, args.json)
+                        after, failing_since = event.revision, None
+                    if not stop.is_set():
+                        raise Unavailable("the server ended the subscription")
+                except (Unavailable, NotLeader) as exc:
+                    retry = not isinstance(exc, NotLeader) or discovers
+                    now = time.monotonic()
+                    failing_since = failing_since or now
+                    if stop.is_set():
+                        break
+                    if not retry or now - failing_since >= args.timeout:
+                        raise
+                    where = f"after #{after}" if after is not None else "from the start"
+                    print(
+                        f"plumberd tail: connection lost ({exc}); subscribing again {where}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    stop.wait(min(1.0, 0.1 + (now - failing_since) / 2))
+        except BaseException as exc:
+            failure.append(exc)
+        finally:
+            stop.set()
+
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, on_signal) for sig in signals}
+    try:
+        if not args.json:
+            print(f"(following {args.stream}: Ctrl-C to stop)", file=sys.stderr, flush=True)
+        worker = threading.Thread(target=run, name="plumberd-tail", daemon=True)
+        worker.start()
+        stop.wait()
+        for subscription in current:
+            subscription.stop()
+        worker.join(5)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if failure:
+        exc = failure[0]
+        if isinstance(exc, StreamDeleted):
+            raise CommandError(Exit.NOT_FOUND, str(exc)) from None
+        if isinstance(exc, PlumberdError):
+            raise diagnose(exc, what="the subscription", timeout=args.timeout) from None
+        raise exc
     return Exit.OK
 
 

@@ -26,4 +26,3 @@ def test_exit_codes_match_the_readme_and_plumberd_help() -> None:
     assert {int(code) for code in documented} == {int(code) for code in Exit}
     for code in Exit:
         assert re.search(rf"^ +{int(code)}  ", EPILOG, re.M), f"exit {int(code)} not in --help"
-    assert "| 8-10 | reserved" in SECTION
