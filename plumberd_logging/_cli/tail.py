@@ -46,6 +46,8 @@ from plumberd_logging.errors import (
     PlumberdError,
     StreamDeleted,
     StreamNotFound,
+    TlsError,
+    TransientError,
     Unavailable,
 )
 
@@ -198,8 +200,10 @@ def _follow(client: EventStoreClient, args: argparse.Namespace, after: int | Non
                         after, failing_since = event.revision, None
                     if not stop.is_set():
                         raise Unavailable("the server ended the subscription")
-                except (Unavailable, NotLeader) as exc:
-                    retry = not isinstance(exc, NotLeader) or discovers
+                except TransientError as exc:  # a drop: UNAVAILABLE, or CANCELLED by a stop
+                    retry = not isinstance(exc, TlsError) and (
+                        not isinstance(exc, NotLeader) or discovers
+                    )
                     now = time.monotonic()
                     failing_since = failing_since or now
                     if stop.is_set():

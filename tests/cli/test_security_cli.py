@@ -243,6 +243,7 @@ class _Lines:
     """A child's stdout lines, read on a thread, taken with a timeout."""
 
     def __init__(self, child: subprocess.Popen[str]) -> None:
+        self._child = child
         self._queue: queue.Queue[str] = queue.Queue()
         assert child.stdout is not None
         threading.Thread(target=self._read, args=(child.stdout,), daemon=True).start()
@@ -252,7 +253,12 @@ class _Lines:
             self._queue.put(line)
 
     def take(self, n: int, timeout: float = 10) -> list[str]:
-        return [self._queue.get(timeout=timeout).rstrip("\n") for _ in range(n)]
+        try:
+            return [self._queue.get(timeout=timeout).rstrip("\n") for _ in range(n)]
+        except queue.Empty:
+            self._child.kill()
+            _, err = self._child.communicate(timeout=10)
+            raise AssertionError(f"no line within {timeout}s; stderr: {err}") from None
 
 
 def _tail(*args: str) -> subprocess.Popen[str]:
