@@ -107,6 +107,17 @@ def exit_codes_help(*codes: Exit, notes: dict[Exit, str] | None = None) -> str:
     return "\n".join(lines)
 
 
+def add_timeout(parser: argparse.ArgumentParser, default: float, help: str) -> None:
+    """The ``--timeout SECONDS`` option every command that talks to a server has."""
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=default,
+        metavar="SECONDS",
+        help=f"{help} (default: %(default)s)",
+    )
+
+
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Wraps one-paragraph descriptions to the terminal; keeps multi-line epilogs as written."""
 

@@ -41,6 +41,7 @@ from plumberd_logging._cli._common import (
     Endpoint,
     Exit,
     HelpFormatter,
+    add_timeout,
     command,
     diagnose,
     endpoints,
@@ -113,13 +114,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         formatter_class=HelpFormatter,
     )
     p.add_argument("url", nargs="?", metavar="URL", help=f"connection string (default: ${URL_VAR})")
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=DEFAULT_TIMEOUT,
-        metavar="SECONDS",
-        help="how long each step may wait for the server (default: %(default)s)",
-    )
+    add_timeout(p, DEFAULT_TIMEOUT, "how long each step may wait for the server")
     p.set_defaults(handler=check)
 
 

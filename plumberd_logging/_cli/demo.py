@@ -37,6 +37,7 @@ from plumberd_logging._cli._common import (
     CommandError,
     Exit,
     HelpFormatter,
+    add_timeout,
     command,
     diagnose,
     exit_codes_help,
@@ -144,13 +145,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         formatter_class=HelpFormatter,
     )
     p.add_argument("--url", help="a real server to write to (default: an embedded one)")
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=10.0,
-        metavar="SECONDS",
-        help="how long to wait for the server (default: %(default)s)",
-    )
+    add_timeout(p, 10.0, "how long to wait for the server")
     p.set_defaults(handler=demo)
 
 

@@ -30,6 +30,7 @@ from plumberd_logging._cli._common import (
     CommandError,
     Exit,
     HelpFormatter,
+    add_timeout,
     command,
     exit_codes_help,
     human_age,
@@ -129,13 +130,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     r.add_argument("path", metavar="PATH", help="the spool directory")
     r.add_argument("--url", help=f"connection string (default: ${URL_VAR})")
-    r.add_argument(
-        "--timeout",
-        type=float,
-        default=DEFAULT_REPLAY_TIMEOUT,
-        metavar="SECONDS",
-        help="how long to keep sending (default: %(default)s)",
-    )
+    add_timeout(r, DEFAULT_REPLAY_TIMEOUT, "how long to keep sending")
     r.set_defaults(handler=replay)
 
     e = actions.add_parser(

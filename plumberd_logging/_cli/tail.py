@@ -33,6 +33,7 @@ from plumberd_logging._cli._common import (
     CommandError,
     Exit,
     HelpFormatter,
+    add_timeout,
     command,
     diagnose,
     exit_codes_help,
@@ -111,13 +112,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="then print new events as they are written, until Ctrl-C or SIGTERM",
     )
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=10.0,
-        metavar="SECONDS",
-        help="how long to wait for the server; with --follow, how long to keep trying to "
-        "subscribe again after the connection drops (default: %(default)s)",
+    add_timeout(
+        p,
+        10.0,
+        "how long to wait for the server; with --follow, how long to keep trying to "
+        "subscribe again after the connection drops",
     )
     p.set_defaults(handler=tail)
 
