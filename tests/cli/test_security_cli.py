@@ -299,7 +299,11 @@ def test_tail_follow_waits_for_a_new_stream_and_resubscribes_after_a_restart(
     with EventStoreClient(eventstore.url) as client:
         client.append_to_stream("Ping-new", Ping(n=1))
         assert lines.take(2)[0].startswith("#0  Ping  ")
-        eventstore.restart()  # the subscription drops; tail subscribes again after #0
+        # A graceful restart: the subscription drops with UNAVAILABLE and tail subscribes again
+        # after #0. (Stopped without grace, grpcio 1.85 sometimes leaves a streaming call hanging
+        # past any deadline: known, see the plumberd_logging.testing docstring.)
+        eventstore.stop(grace=0.5)
+        eventstore.start()
         client.append_to_stream("Ping-new", Ping(n=2))
         first = lines.take(2)
     child.send_signal(signal.SIGTERM)

@@ -29,7 +29,9 @@ def test_server_down_for_seconds_loses_and_duplicates_nothing(
     eventstore: InMemoryEventStore,
 ) -> None:
     streams = [f"Load-{i}" for i in range(5)]
-    writer = EventWriter(eventstore.url, retry=FAST_RETRY, block_timeout=60)
+    # append_timeout=2: an append caught by the stop that hangs past its deadline (grpcio can)
+    # is abandoned by the stall watchdog after 2 * 2 + 5 s and sent again, same ids.
+    writer = EventWriter(eventstore.url, retry=FAST_RETRY, block_timeout=60, append_timeout=2)
     receipts: list[Receipt] = []
     slowest = 0.0
     outage = threading.Event()
