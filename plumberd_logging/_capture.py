@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
+from plumberd_logging._guid import parse_guid
 from plumberd_logging._values import JsonReady, ValueConverter, format_epoch_utc
 from plumberd_logging.context import CorrelationContext, current_context
 from plumberd_logging.errors import InvalidEvent, PlumberdError
@@ -288,9 +289,9 @@ def safe_properties(items: Iterable[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _uuid(value: object, what: str) -> UUID | None:
-    if value is None or isinstance(value, UUID):
-        return value
-    try:
-        return UUID(str(value))
-    except ValueError:
-        raise InvalidEvent(f"expected a GUID, got {value!r}", what) from None
+    if value is None:
+        return None
+    guid = parse_guid(value if isinstance(value, UUID) else str(value))
+    if guid is None:
+        raise InvalidEvent(f"expected a GUID, got {value!r}", what)
+    return guid

@@ -21,6 +21,7 @@ from types import ModuleType, NoneType, UnionType
 from typing import Any, Literal
 from uuid import UUID
 
+from plumberd_logging._guid import parse_guid
 from plumberd_logging.errors import InvalidEvent
 from plumberd_logging.events import OMIT_IF_NONE, WIRE_NAME, Event
 
@@ -506,16 +507,12 @@ def _check_int(v: Any) -> Any:
 
 
 def _check_uuid(v: Any) -> Any:
-    if isinstance(v, UUID):
-        return v
     if v is None:
         raise _none_error(UUID)
-    if isinstance(v, str):
-        try:
-            return UUID(v)
-        except ValueError:
-            pass
-    raise InvalidEvent(f"expected a UUID or GUID string, got {v!r}")
+    guid = parse_guid(v)
+    if guid is None:
+        raise InvalidEvent(f"expected a UUID or GUID string, got {v!r}")
+    return guid
 
 
 def _check_decimal(v: Any) -> Any:

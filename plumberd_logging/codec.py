@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any, Final, NamedTuple
 from uuid import UUID, uuid4
 
+from plumberd_logging._guid import parse_guid
 from plumberd_logging._values import DECIMAL_MARK, JsonReady, NaiveDatetimes, ValueConverter
 from plumberd_logging.context import CorrelationContext, current_context
 from plumberd_logging.errors import InvalidEvent
@@ -227,16 +228,12 @@ def _event_id(own: object, given: object, where: str) -> UUID:
 
 
 def _as_event_id(value: object, where: str) -> UUID:
-    if isinstance(value, str):
-        try:
-            value = UUID(value)
-        except ValueError:
-            pass
-    if not isinstance(value, UUID):
+    guid = parse_guid(value)
+    if guid is None:
         raise InvalidEvent(f"expected a UUID, got {value!r}", f"{where}.id")
-    if value.int == 0:
+    if guid.int == 0:
         raise InvalidEvent("the nil GUID is not a valid event id", f"{where}.id")
-    return value
+    return guid
 
 
 def _surrogate_path(value: Any, path: str = "") -> str:

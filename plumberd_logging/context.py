@@ -39,6 +39,8 @@ from contextvars import ContextVar
 from typing import Any, Protocol
 from uuid import UUID, uuid4
 
+from plumberd_logging._guid import parse_guid
+
 __all__ = [
     "CorrelationContext",
     "Message",
@@ -191,11 +193,9 @@ def _metadata_of(message: object) -> Mapping[str, Any]:
 
 
 def _guid(value: object, what: str) -> UUID | None:
-    if value is None or isinstance(value, UUID):
-        return value
-    if isinstance(value, str):
-        try:
-            return UUID(value)
-        except ValueError:
-            pass
-    raise ValueError(f"{what}: expected a GUID, got {value!r}")
+    if value is None:
+        return None
+    guid = parse_guid(value)
+    if guid is None:
+        raise ValueError(f"{what}: expected a GUID, got {value!r}")
+    return guid

@@ -34,6 +34,7 @@ from uuid import UUID, uuid4
 
 from typing_extensions import dataclass_transform
 
+from plumberd_logging._guid import parse_guid
 from plumberd_logging.streams import check_category
 
 __all__ = ["Event", "event_type_of", "field"]
@@ -94,14 +95,10 @@ def _checked_event_type(cls: type, event_type: str | None) -> str:
 
 def _as_uuid(value: object) -> UUID:
     """Accept a UUID or its string form (any case, with or without braces)."""
-    if isinstance(value, UUID):
-        return value
-    if isinstance(value, str):
-        try:
-            return UUID(value)
-        except ValueError:
-            pass
-    raise ValueError(f"Event.id: expected a UUID or a GUID string, got {value!r}")
+    guid = parse_guid(value)
+    if guid is None:
+        raise ValueError(f"Event.id: expected a UUID or a GUID string, got {value!r}")
+    return guid
 
 
 @dataclass_transform(kw_only_default=True, field_specifiers=(field, dataclasses.field))

@@ -24,6 +24,7 @@ from json.encoder import encode_basestring
 from typing import Any, Literal
 from uuid import UUID
 
+from plumberd_logging._guid import parse_guid
 from plumberd_logging._values import DECIMAL_MARK, ValueConverter, format_datetime
 from plumberd_logging.context import CorrelationContext, current_context
 from plumberd_logging.errors import InvalidEvent
@@ -224,26 +225,20 @@ def _host_name() -> str:
 
 
 def _event_uuid(event_id: UUID | str) -> UUID:
-    if isinstance(event_id, UUID):
-        return event_id
-    try:
-        return UUID(str(event_id))
-    except ValueError:
-        raise InvalidEvent(f"expected a GUID, got {event_id!r}", "event_id") from None
+    guid = parse_guid(event_id if isinstance(event_id, UUID) else str(event_id))
+    if guid is None:
+        raise InvalidEvent(f"expected a GUID, got {event_id!r}", "event_id")
+    return guid
 
 
 def _guid_text(key: str, value: object, *, nil_ok: bool = True) -> str:
-    if isinstance(value, str):
-        try:
-            value = UUID(value)
-        except ValueError:
-            pass
-    if not isinstance(value, UUID):
+    guid = parse_guid(value)
+    if guid is None:
         hint = " (omit the key instead of sending null)" if value is None else ""
         raise InvalidEvent(f"expected a GUID, got {value!r}{hint}", f"Metadata[{key!r}]")
-    if not nil_ok and value.int == 0:
+    if not nil_ok and guid.int == 0:
         raise InvalidEvent("the nil GUID is not allowed", f"Metadata[{key!r}]")
-    return str(value)
+    return str(guid)
 
 
 def _check_custom(key: object, value: Any) -> Any:
