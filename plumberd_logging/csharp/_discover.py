@@ -20,7 +20,11 @@ __all__ = ["TargetError", "find_event_classes"]
 
 
 class TargetError(LookupError):
-    """A target names no module, file or class, or its import failed (the message says which)."""
+    """A target names no module, file or class (``not_found``), or importing it failed."""
+
+    def __init__(self, message: str, *, not_found: bool = True) -> None:
+        super().__init__(message)
+        self.not_found = not_found
 
 
 def _import(name: str, target: str) -> ModuleType:
