@@ -293,7 +293,11 @@ class _Builder:
         """(C# type, Python text, note when it is JsonElement) of one annotation."""
         py = _python_text(hint)
         cs = self._map(hint)
-        return cs, py, (f"Python: {py}" if cs.name == "JsonElement" else None)
+        if cs.name == "JsonElement":
+            return cs, py, f"Python: {py}"
+        if isinstance(hint, type) and issubclass(hint, enum.Enum) and cs.name == "string":
+            return cs, py, f"Python: {py}, string values: written with Codec(string_enums=True)"
+        return cs, py, None
 
     def _map(self, hint: Any) -> CsType:
         origin = typing.get_origin(hint)
