@@ -33,10 +33,10 @@ def _import(name: str, target: str) -> ModuleType:
     except ModuleNotFoundError as exc:
         if exc.name is not None and (name == exc.name or name.startswith(exc.name + ".")):
             raise TargetError(f"{target}: no module named {exc.name!r}") from None
-        raise TargetError(f"{target}: importing {name} failed: {exc}") from exc
+        raise TargetError(f"{target}: importing {name} failed: {exc}", not_found=False) from exc
     except Exception as exc:
         raise TargetError(
-            f"{target}: importing {name} failed: {type(exc).__name__}: {exc}"
+            f"{target}: importing {name} failed: {type(exc).__name__}: {exc}", not_found=False
         ) from exc
 
 
