@@ -73,9 +73,17 @@ class CsSources:
     decls: list[CsDecl]
     files: list[str]
     syntax_errors: list[tuple[str, int]]  # (file, line) of the first error in a file
+    _index: dict[str, list[CsDecl]] = dataclasses.field(default_factory=dict, repr=False)
+    _indexed: int = dataclasses.field(default=-1, repr=False)
 
     def find(self, name: str) -> list[CsDecl]:
-        return [d for d in self.decls if d.name == name]
+        """The declarations with this simple name (in file order)."""
+        if self._indexed != len(self.decls):
+            self._index = {}
+            for d in self.decls:
+                self._index.setdefault(d.name, []).append(d)
+            self._indexed = len(self.decls)
+        return self._index.get(name, [])
 
     def properties(self, decl: CsDecl) -> list[CsProperty]:
         """``decl``'s properties, with those of its base types (found by simple name)."""
