@@ -14,8 +14,9 @@ Needs the ``[csharp]`` extra (``tree-sitter`` and ``tree-sitter-c-sharp``).
 from __future__ import annotations
 
 import dataclasses
+import operator
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -292,6 +293,15 @@ def _modifiers(node: Any) -> set[str]:
     return {_text(c) for c in node.children if c.type == "modifier"}
 
 
+_OPERATORS: dict[str, Callable[[int, int], int]] = {
+    "<<": operator.lshift,
+    "|": operator.or_,
+    "&": operator.and_,
+    "+": operator.add,
+    "-": operator.sub,
+}
+
+
 def _int_value(node: Any, known: dict[str, int | None]) -> int | None:
     if node.type == "integer_literal":
         text = _text(node).replace("_", "").rstrip("uUlL")
@@ -306,6 +316,12 @@ def _int_value(node: Any, known: dict[str, int | None]) -> int | None:
         return _int_value(node.named_children[0], known)
     if node.type == "identifier":
         return known.get(_text(node))
+    if node.type == "binary_expression" and len(node.named_children) == 2:
+        left, right = (_int_value(n, known) for n in node.named_children)
+        op = _text(node.child_by_field_name("operator") or node.children[1])
+        if left is None or right is None or op not in _OPERATORS:
+            return None
+        return _OPERATORS[op](left, right)
     return None
 
 

@@ -40,7 +40,7 @@ public class LineItem
     [JsonIgnore] public int Ignored { get; set; }
     public int Field;
 
-    public enum Kind { Plain, Gift = 5, Sample, Negative = -1, Alias = Gift }
+    public enum Kind { Plain, Gift = 5, Sample, Negative = -1, Alias = Gift, Bit = 1 << 4 | 1 }
 }
 
 public sealed class GiftItem : LineItem
@@ -119,6 +119,7 @@ def test_enums_with_implicit_explicit_and_referenced_values(sources: CsSources) 
         ("Sample", 6),
         ("Negative", -1),
         ("Alias", 5),
+        ("Bit", 17),
     )
     [priority] = sources.find("Priority")
     assert priority.members == (("Low", 0), ("Normal", 1), ("High", 2))
