@@ -230,15 +230,22 @@ class _Checker:
             return
         decls = [d for d in self.sources.find(record.name) if d.kind != "enum"]
         if not decls:
+            lower = record.name.lower()
+            near = [d for d in self.sources.decls if d.name.lower() == lower and d.kind != "enum"]
             self.add(
                 "error",
                 "no-record",
                 record.name,
                 None,
                 record.origin,
-                None,
+                near[0].name if near else None,
                 f"no C# type named {record.name}: MicroPlumberd cannot read these events "
-                "(the event type is the C# class name, exact case)",
+                + (
+                    f"(C# {near[0].name} differs in case; the event type is matched exactly)"
+                    if near
+                    else "(the event type is the C# class name, exact case)"
+                ),
+                near[0].where if near else None,
             )
             return
         for decl in decls:

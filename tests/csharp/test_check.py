@@ -129,3 +129,19 @@ def test_inherited_properties_and_the_output_stream_attribute() -> None:
     without = cs.replace('[OutputStream("Door")]', "")
     [finding] = check([Opened], {"Door.cs": without})
     assert (finding.kind, finding.csharp_type) == ("category", "category Buildings")
+
+
+def test_an_event_type_that_differs_in_case_is_named() -> None:
+    class OrderPlaced(Event):
+        total: Decimal
+
+    [finding] = check(
+        [OrderPlaced], {"Orders.cs": "public record Orderplaced(Guid Id, decimal Total);"}
+    )
+    assert (finding.severity, finding.kind, finding.csharp_type) == (
+        "error",
+        "no-record",
+        "Orderplaced",
+    )
+    assert "C# Orderplaced differs in case" in finding.consequence
+    assert finding.where == "Orders.cs:1"
