@@ -4,7 +4,7 @@
     [r.name for r in contract.records]                    # ['OrderPlaced', 'LineItem']
     [p.cs.text() for p in contract.records[0].properties] # ['Guid', 'Guid', 'List<LineItem>', ...]
 
-Every property carries the JSON key the codec writes (its own naming rule, ``_wire``), the C#
+Every property carries the JSON key the codec writes (its own naming rule, ``_wire_names``), the C#
 type System.Text.Json reads that JSON into, and the Python type as written in the class.
 """
 
@@ -26,7 +26,7 @@ from typing import Any
 from uuid import UUID
 
 from plumberd_logging._values import wire_name
-from plumberd_logging._wire import omitted_if_none, property_names
+from plumberd_logging._wire_names import omitted_if_none, property_names
 from plumberd_logging.events import Event
 
 __all__ = [
