@@ -35,7 +35,7 @@ if TYPE_CHECKING:
         current_context,
         use_context,
     )
-    from plumberd_logging.emits import emits
+    from plumberd_logging.emits import emits, emitter_of
     from plumberd_logging.errors import (
         AccessDenied,
         EventTooLarge,
@@ -111,6 +111,7 @@ _EXPORTS: dict[str, str] = {
     "current_context": "plumberd_logging.context",
     "default_writer": "plumberd_logging.config",
     "emits": "plumberd_logging.emits",
+    "emitter_of": "plumberd_logging.emits",
     "encode": "plumberd_logging.codec",
     "event_type_of": "plumberd_logging.events",
     "field": "plumberd_logging.events",
@@ -179,6 +180,7 @@ __all__ = [
     "current_context",
     "default_writer",
     "emits",
+    "emitter_of",
     "encode",
     "event_type_of",
     "field",
