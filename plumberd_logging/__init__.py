@@ -17,6 +17,8 @@ when a client first connects.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from plumberd_logging._version import __version__
@@ -133,6 +135,22 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *_EXPORTS})
+
+
+class _Package(types.ModuleType):
+    """Keeps an exported function whose module has its name (``emits``) from being replaced.
+
+    Importing ``plumberd_logging.emits`` sets the package attribute ``emits`` to the module;
+    here that attribute stays the ``emits`` decorator, as ``__all__`` promises.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == value.__name__:
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [
