@@ -18,7 +18,7 @@ import pytest
 
 from plumberd_logging.testing import InMemoryEventStore
 
-from .blocks import DEMO_URL, ROOT, Block, blocks_of, documentation_files, matches
+from .blocks import DEMO_URL, Block, blocks_of, documentation_files, matches
 
 ALL = [block for path in documentation_files() for block in blocks_of(path)]
 PYTHON = [block for block in ALL if block.lang == "python"]
@@ -40,7 +40,6 @@ def test_python_block_runs(block: Block, eventstore: InMemoryEventStore, tmp_pat
     code = block.code.replace(DEMO_URL, eventstore.url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLUMBERD_")}
     env["PLUMBERD_URL"] = eventstore.url
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.setdefault("GRPC_VERBOSITY", "ERROR")
     program = tmp_path / ("test_main.py" if block.pytest else "main.py")
     program.write_text(code, encoding="utf-8")
