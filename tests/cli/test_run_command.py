@@ -1,7 +1,8 @@
 """``plumberd run`` never surprises: every record by default, bad input refused before the start.
 
 Each refusal is one ``plumberd run: ...`` line and an exit code (2 before the program starts;
-126 and 127 as a shell reports a program it cannot execute or cannot find).
+126 and 127 as a shell reports a program it cannot execute or cannot find). Every case runs in
+a subprocess: a regression that let ``exec`` succeed must not replace the test process.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import pytest
 
 from plumberd_logging.testing import InMemoryEventStore
 
-from .conftest import Run
 from .helpers import plumberd
 
 URL = "esdb://localhost:2113?tls=false"
@@ -50,53 +50,51 @@ def test_an_unmodified_program_has_every_record_sent_by_default(
         ),
     ],
 )
-def test_a_bad_url_stops_before_the_program_starts(
-    url: str, line: str, run: Run, tmp_path: Path
-) -> None:
+def test_a_bad_url_stops_before_the_program_starts(url: str, line: str, tmp_path: Path) -> None:
     marker = tmp_path / "started"
-    done = run("run", "--url", url, "--", "touch", str(marker))
+    done = plumberd("run", "--url", url, "--", "touch", str(marker))
     assert done.returncode == 2
     assert done.stderr.startswith(f"plumberd run: {line}")
     assert done.stderr.count("\n") == 1
     assert not marker.exists()
 
 
-def test_a_bad_option_is_named_before_the_program_starts(run: Run) -> None:
-    done = run("run", "--url", URL, "--level", "LOUD", "--", "true")
+def test_a_bad_option_is_named_before_the_program_starts() -> None:
+    done = plumberd("run", "--url", URL, "--level", "LOUD", "--", "true")
     assert done.returncode == 2
     assert done.stderr == (
         "plumberd run: --level 'LOUD': expected a level name such as INFO or a number\n"
     )
 
 
-def test_tagged_only_and_capture_logs_exclude_each_other(run: Run) -> None:
-    done = run("run", "--url", URL, "--tagged-only", "--capture-logs", "--", "true")
+def test_tagged_only_and_capture_logs_exclude_each_other() -> None:
+    done = plumberd("run", "--url", URL, "--tagged-only", "--capture-logs", "--", "true")
     assert done.returncode == 2
     assert "not allowed with argument" in done.stderr
 
 
-def test_a_program_that_does_not_exist_is_127(run: Run) -> None:
-    done = run("run", "--url", URL, "--", "no-such-program-xyz")
+def test_a_program_that_does_not_exist_is_127() -> None:
+    done = plumberd("run", "--url", URL, "--", "no-such-program-xyz")
     assert (done.returncode, done.stderr) == (
         127,
         "plumberd run: 'no-such-program-xyz' not found\n",
     )
 
 
-def test_a_file_without_the_execute_bit_is_126(run: Run, tmp_path: Path) -> None:
+def test_a_file_without_the_execute_bit_is_126(tmp_path: Path) -> None:
     script = tmp_path / "app.py"
     script.write_text("print('hi')\n")
-    done = run("run", "--url", URL, "--", str(script))
+    done = plumberd("run", "--url", URL, "--", str(script))
     assert done.returncode == 126
     assert done.stderr.startswith(f"plumberd run: {str(script)!r} is not executable (chmod +x")
     assert done.stderr.count("\n") == 1
 
 
-def test_a_script_without_a_shebang_is_126(run: Run, tmp_path: Path) -> None:
+def test_a_script_without_a_shebang_is_126(tmp_path: Path) -> None:
     script = tmp_path / "app.py"
     script.write_text("print('hi')\n")
     script.chmod(0o755)
-    done = run("run", "--url", URL, "--", str(script))
+    done = plumberd("run", "--url", URL, "--", str(script))
     assert (done.returncode, done.stderr) == (
         126,
         f"plumberd run: cannot execute {str(script)!r}: not a program the system can start "
@@ -104,11 +102,11 @@ def test_a_script_without_a_shebang_is_126(run: Run, tmp_path: Path) -> None:
     )
 
 
-def test_a_script_whose_interpreter_is_missing_is_126(run: Run, tmp_path: Path) -> None:
+def test_a_script_whose_interpreter_is_missing_is_126(tmp_path: Path) -> None:
     script = tmp_path / "app.py"
     script.write_text("#!/no/such/python3\nprint('hi')\n")
     script.chmod(0o755)
-    done = run("run", "--url", URL, "--", str(script))
+    done = plumberd("run", "--url", URL, "--", str(script))
     assert (done.returncode, done.stderr) == (
         126,
         f"plumberd run: cannot execute {str(script)!r}: its interpreter '/no/such/python3' "
@@ -116,8 +114,8 @@ def test_a_script_whose_interpreter_is_missing_is_126(run: Run, tmp_path: Path) 
     )
 
 
-def test_a_directory_is_126(run: Run, tmp_path: Path) -> None:
-    done = run("run", "--url", URL, "--", str(tmp_path))
+def test_a_directory_is_126(tmp_path: Path) -> None:
+    done = plumberd("run", "--url", URL, "--", str(tmp_path))
     assert (done.returncode, done.stderr) == (
         126,
         f"plumberd run: {str(tmp_path)!r} is a directory, not a program\n",
