@@ -23,8 +23,11 @@ __all__ = ["main"]
 #: ``(args) -> exit code`` function.
 COMMANDS = ("demo", "run", "serve", "tail", "check", "spool")
 
-EPILOG = exit_codes_help(
-    *Exit, title="exit codes (the same in every command; each command's --help lists its own):"
+EPILOG = (
+    exit_codes_help(
+        *Exit, title="exit codes (the same in every command; each command's --help lists its own):"
+    )
+    + "\n`plumberd run` otherwise exits with the program's own code."
 )
 
 
