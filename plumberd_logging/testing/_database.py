@@ -13,6 +13,18 @@ expected versions, idempotent retries (positional for an explicit version or ``N
 through the recent-ids cache for ``ANY``/``STREAM_EXISTS``), "corrupted idempotency" reported as a
 wrong expected version, soft delete (``$tb`` set to ``DELETED_STREAM`` in the ``$$stream``
 metadata, undone by the next append), and tombstones.
+
+Like a real node, ``$all`` begins with server-written system records (the ``$metadata`` of system
+streams, see :data:`SYSTEM_RECORDS`), and KurrentDB's two standard system projections run, in
+memory: ``$by_event_type`` links every user event into ``$et-{type}`` and ``$by_category`` into
+``$ce-{category}`` (the stream name before its first ``-``). Their ``$>`` link events point at
+``{revision}@{stream}``; they live in their streams only, not in ``$all``
+(``Database(system_projections=False)`` turns them off, as ``--run-projections=none`` does)::
+
+    db.append("order-1", [ProposedEvent("OrderPlaced", b"{}")])
+    [link] = db.events("$ce-order")
+    assert (link.type, link.data) == ("$>", b"0@order-1")
+    assert db.resolve_link(link).type == "OrderPlaced"
 """
 
 from __future__ import annotations
@@ -31,8 +43,10 @@ from uuid import UUID, uuid4
 __all__ = [
     "ANY",
     "DELETED_STREAM",
+    "LINK_TYPE",
     "NO_STREAM",
     "STREAM_EXISTS",
+    "SYSTEM_RECORDS",
     "AppendResult",
     "Database",
     "EventFilter",
@@ -53,6 +67,13 @@ STREAM_EXISTS = -4
 """Expected version: the stream (or its metadata stream) must exist (``StreamState.EXISTS``)."""
 DELETED_STREAM = 9_223_372_036_854_775_807
 """``long.MaxValue``: the ``$tb`` of a soft-deleted stream and the revision of a tombstone."""
+
+LINK_TYPE = "$>"
+"""The event type of a link event (its data: ``{revision}@{stream}``)."""
+
+SYSTEM_RECORDS: tuple[tuple[str, bytes], ...] = (("$$$scavenges", b'{"$maxAge":2592000}'),)
+"""The ``$metadata`` records a fresh database starts ``$all`` with (stream, data), as a node
+writes at start-up (a real one writes more, with different positions)."""
 
 _FIRST_POSITION = 1_024  # like a real log, no user event sits at position 0
 _RECORD_OVERHEAD = 88  # rough size of a prepare record's header, so positions look like offsets
@@ -244,7 +265,9 @@ class Database:
     successful write bumps :attr:`version` and wakes :meth:`wait_for` callers.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, system_projections: bool = True) -> None:
+        self.system_projections = system_projections
+        """Whether ``$by_event_type`` and ``$by_category`` run (``$et-``/``$ce-`` streams)."""
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._streams: dict[str, _Stream] = {}
@@ -253,6 +276,7 @@ class Database:
         self._next_position = _FIRST_POSITION
         self._recent_ids: dict[UUID, tuple[str, int]] = {}
         self._version = 0
+        self._write_system_records()
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -350,6 +374,7 @@ class Database:
             self._log.clear()
             self._positions.clear()
             self._recent_ids.clear()
+            self._write_system_records()
             self._notify()
 
     # -- reads ---------------------------------------------------------------------------------
@@ -450,6 +475,24 @@ class Database:
         with self._lock:
             target = self._streams.get(stream)
             return target is not None and target.tombstoned
+
+    def resolve_link(self, link: StoredEvent) -> StoredEvent | None:
+        """The event a ``$>`` link event points at; ``None`` when it is no longer readable.
+
+        Events of other types are returned as they are.
+        """
+        if link.type != LINK_TYPE:
+            return link
+        revision_text, at, stream = link.data.decode("utf-8", "replace").partition("@")
+        if not at or not revision_text.isdigit():
+            return None
+        revision = int(revision_text)
+        with self._lock:
+            readable = self.events(stream)
+            if not readable or revision < readable[0].revision:
+                return None
+            target = self._streams[stream]
+            return target.events[revision] if revision < len(target.events) else None
 
     # -- inspection for tests ------------------------------------------------------------------
 
@@ -572,6 +615,8 @@ class Database:
         target = self._streams.get(stream)
         if target is not None and target.tombstoned:
             return _Check("deleted", DELETED_STREAM)
+        if stream.startswith("$$") and self.is_tombstoned(stream[2:]):
+            return _Check("deleted", DELETED_STREAM)  # a tombstone's metadata is final, too
         current = -1 if target is None else target.last_revision
         soft_deleted = self._truncate_before(stream) >= DELETED_STREAM
         if expected == STREAM_EXISTS:
@@ -654,6 +699,46 @@ class Database:
         self._notify()
         return MultiAppendResult(position=position, revisions=revisions)
 
+    def _write_system_records(self) -> None:
+        for stream, data in SYSTEM_RECORDS:
+            self._write_event(stream, "$metadata", data)
+
+    def _project(self, event: StoredEvent) -> None:
+        """``$by_event_type`` and ``$by_category``: link a user event into ``$et-``/``$ce-``."""
+        if event.stream.startswith("$") or event.type.startswith("$"):
+            return
+        targets = [f"$et-{event.type}"]
+        category, dash, _ = event.stream.partition("-")
+        if dash and category:
+            targets.append(f"$ce-{category}")
+        metadata = json.dumps(
+            {
+                "$v": "1:-1:1:4",
+                "$c": event.commit_position,
+                "$p": event.prepare_position,
+                "$causedBy": str(event.id),
+                "$o": event.stream,
+            },
+            separators=(",", ":"),
+        ).encode()
+        data = f"{event.revision}@{event.stream}".encode()
+        for name in targets:
+            projection = self._streams.setdefault(name, _Stream(name))
+            projection.events.append(
+                StoredEvent(
+                    stream=name,
+                    type=LINK_TYPE,
+                    id=uuid4(),
+                    data=data,
+                    metadata=metadata,
+                    content_type="application/octet-stream",
+                    revision=len(projection.events),
+                    commit_position=event.commit_position,
+                    prepare_position=event.prepare_position,
+                    created_ticks=event.created_ticks,
+                )
+            )
+
     def _soft_undelete(self, stream: str, recreate_from: int) -> None:
         meta = self._streams.get(_meta_stream(stream))
         raw = meta.events[-1].data if meta is not None and meta.events else b"{}"
@@ -687,6 +772,8 @@ class Database:
         target.events.append(event)
         self._recent_ids[event.id] = (stream, event.revision)
         self._log_event(event)
+        if self.system_projections:
+            self._project(event)
         return event
 
     def _make_event(
