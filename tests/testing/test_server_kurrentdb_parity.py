@@ -22,11 +22,6 @@ from kurrentdbclient.protos.v1 import shared_pb2
 
 from plumberd_logging._cli import serve
 from plumberd_logging.testing import Database, InMemoryEventStore, ProposedEvent
-from plumberd_logging.testing._server_features import (
-    SERVED_METHODS,
-    SERVER_VERSION,
-    SupportedMethods,
-)
 
 pytestmark = pytest.mark.inprocess_only
 
@@ -39,6 +34,8 @@ def client(eventstore: InMemoryEventStore) -> Iterator[KurrentDBClient]:
 
 
 def _supported(port: int) -> tuple[str, set[tuple[str, str, tuple[str, ...]]]]:
+    from plumberd_logging.testing._server_features import SupportedMethods
+
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         call = channel.unary_unary(
             "/event_store.client.server_features.ServerFeatures/GetSupportedMethods",
@@ -56,6 +53,8 @@ def _supported(port: int) -> tuple[str, set[tuple[str, str, tuple[str, ...]]]]:
 def test_server_features_name_a_kurrentdb_version_and_the_methods_served(
     eventstore: InMemoryEventStore,
 ) -> None:
+    from plumberd_logging.testing._server_features import SERVED_METHODS, SERVER_VERSION
+
     version, methods = _supported(eventstore.port)
 
     assert version == SERVER_VERSION == "25.1.0"
@@ -74,6 +73,8 @@ def test_every_listed_method_is_answered_and_unlisted_ones_are_not(
     eventstore: InMemoryEventStore,
 ) -> None:
     """An empty request to each listed method gets anything but UNIMPLEMENTED."""
+    from plumberd_logging.testing._server_features import SERVED_METHODS
+
     _, methods = _supported(eventstore.port)
     listed = {f"/{service}/{method}".lower() for service, method, _ in methods}
     unlisted = {
