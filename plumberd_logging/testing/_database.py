@@ -75,6 +75,7 @@ SYSTEM_RECORDS: tuple[tuple[str, bytes], ...] = (("$$$scavenges", b'{"$maxAge":2
 """The ``$metadata`` records a fresh database starts ``$all`` with (stream, data), as a node
 writes at start-up (a real one writes more, with different positions)."""
 
+_PROJECTION_PREFIXES = ("$et-", "$ce-")
 _FIRST_POSITION = 1_024  # like a real log, no user event sits at position 0
 _RECORD_OVERHEAD = 88  # rough size of a prepare record's header, so positions look like offsets
 _TICKS_PER_SECOND = 10_000_000  # "created" is in .NET ticks (100 ns) since the Unix epoch
@@ -276,6 +277,7 @@ class Database:
         self._next_position = _FIRST_POSITION
         self._recent_ids: dict[UUID, tuple[str, int]] = {}
         self._version = 0
+        self._unprojected: list[StoredEvent] = []  # linked when a projection stream is used
         self._write_system_records()
 
     # -- writes --------------------------------------------------------------------------------
@@ -371,6 +373,7 @@ class Database:
         """Remove every stream and event (positions keep increasing)."""
         with self._lock:
             self._streams.clear()
+            self._unprojected.clear()
             self._log.clear()
             self._positions.clear()
             self._recent_ids.clear()
@@ -397,7 +400,7 @@ class Database:
                 original = self._streams.get(stream[2:])
                 if original is not None and original.tombstoned:
                     raise StreamDeleted(stream)
-            target = self._streams.get(stream)
+            target = self._stream(stream)
             if target is not None and target.tombstoned:
                 raise StreamDeleted(stream)
             if target is None or not target.events:
@@ -462,7 +465,7 @@ class Database:
         Soft-deleted streams keep their revision: appends continue from it.
         """
         with self._lock:
-            target = self._streams.get(stream)
+            target = self._stream(stream)
             return -1 if target is None else target.last_revision
 
     def is_soft_deleted(self, stream: str) -> bool:
@@ -473,7 +476,7 @@ class Database:
     def is_tombstoned(self, stream: str) -> bool:
         """True when the stream was hard-deleted."""
         with self._lock:
-            target = self._streams.get(stream)
+            target = self._stream(stream)
             return target is not None and target.tombstoned
 
     def resolve_link(self, link: StoredEvent) -> StoredEvent | None:
@@ -514,7 +517,7 @@ class Database:
         With ``include_deleted=True`` also events hidden by a soft delete, truncation or tombstone.
         """
         with self._lock:
-            target = self._streams.get(stream)
+            target = self._stream(stream)
             if target is None:
                 return []
             if include_deleted:
@@ -533,6 +536,7 @@ class Database:
         unless ``include_system=True``.
         """
         with self._lock:
+            self._project_pending()
             return [
                 name
                 for name, s in self._streams.items()
@@ -612,7 +616,7 @@ class Database:
 
     def _check(self, stream: str, expected: int, ids: Sequence[UUID]) -> _Check:
         """KurrentDB's ``IndexWriter.CheckCommit``, for one stream."""
-        target = self._streams.get(stream)
+        target = self._stream(stream)
         if target is not None and target.tombstoned:
             return _Check("deleted", DELETED_STREAM)
         if stream.startswith("$$") and self.is_tombstoned(stream[2:]):
@@ -703,23 +707,31 @@ class Database:
         for stream, data in SYSTEM_RECORDS:
             self._write_event(stream, "$metadata", data)
 
+    def _stream(self, name: str) -> _Stream | None:
+        """A stream by name; a projection stream gets its pending links first."""
+        if self._unprojected and name.startswith(_PROJECTION_PREFIXES):
+            self._project_pending()
+        return self._streams.get(name)
+
+    def _project_pending(self) -> None:
+        """Run the system projections over the events written since they last ran.
+
+        Links are made when a projection stream is first used after a write, not on the write
+        itself, so appends cost no more with the projections on. The result is the same.
+        """
+        pending, self._unprojected = self._unprojected, []
+        for event in pending:
+            self._project(event)
+
     def _project(self, event: StoredEvent) -> None:
         """``$by_event_type`` and ``$by_category``: link a user event into ``$et-``/``$ce-``."""
-        if event.stream.startswith("$") or event.type.startswith("$"):
-            return
         targets = [f"$et-{event.type}"]
         category, dash, _ = event.stream.partition("-")
         if dash and category:
             targets.append(f"$ce-{category}")
-        metadata = json.dumps(
-            {
-                "$v": "1:-1:1:4",
-                "$c": event.commit_position,
-                "$p": event.prepare_position,
-                "$causedBy": str(event.id),
-                "$o": event.stream,
-            },
-            separators=(",", ":"),
+        metadata = (  # what KurrentDB's projections put in a link's metadata
+            f'{{"$v":"1:-1:1:4","$c":{event.commit_position},"$p":{event.prepare_position},'
+            f'"$causedBy":"{event.id}","$o":{json.dumps(event.stream)}}}'
         ).encode()
         data = f"{event.revision}@{event.stream}".encode()
         for name in targets:
@@ -759,6 +771,7 @@ class Database:
         is_json: bool = True,
         event_id: UUID | None = None,
     ) -> StoredEvent:
+        self._stream(stream)  # a write to a projection stream comes after its pending links
         target = self._streams.setdefault(stream, _Stream(stream))
         event = self._make_event(
             stream,
@@ -772,8 +785,8 @@ class Database:
         target.events.append(event)
         self._recent_ids[event.id] = (stream, event.revision)
         self._log_event(event)
-        if self.system_projections:
-            self._project(event)
+        if self.system_projections and not (stream.startswith("$") or event_type.startswith("$")):
+            self._unprojected.append(event)
         return event
 
     def _make_event(

@@ -287,3 +287,13 @@ def test_a_relative_tls_dir_prints_an_absolute_ca_file(
 
 def _event(kind: str = "Happened") -> NewEvent:
     return NewEvent(type=kind, data=b"{}")
+
+
+def test_plumberd_serve_run_projections_none_turns_them_off() -> None:
+    parser = argparse.ArgumentParser()
+    serve.add_parser(parser.add_subparsers())
+    default = serve.build_server(parser.parse_args(["serve", "--port", "0"]))
+    off = serve.build_server(parser.parse_args(["serve", "--run-projections", "none"]))
+
+    assert default.database.system_projections is True
+    assert off.database.system_projections is False
