@@ -46,12 +46,13 @@ _T = TypeVar("_T")
 _STOP_TIMEOUT = 5.0
 # The official .NET and Node.js clients ping every 10 s, with or without calls in flight; grpcio's
 # defaults would count those pings as abuse (at most one per 5 minutes without data, two strikes)
-# and close the connection with "too many pings". KurrentDB (Kestrel) accepts any ping rate.
+# and close the connection with "too many pings". KurrentDB (Kestrel) accepts any ping rate. With
+# unlimited strikes no ping ever closes a connection, with or without calls, so the server needs no
+# grpc.keepalive_permit_without_calls (which also slowed clients' moves to a new leader when a
+# node stopped with a grace period).
 SERVER_OPTIONS: tuple[tuple[str, int], ...] = (
     ("grpc.so_reuseport", 0),  # a second server on a busy port must fail, not share it
-    ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.http2.min_recv_ping_interval_without_data_ms", 1_000),
-    ("grpc.http2.min_ping_interval_without_data_ms", 1_000),
     ("grpc.http2.max_ping_strikes", 0),  # 0: never close a connection for its pings
 )
 _URL_UNSAFE = "@/?#"

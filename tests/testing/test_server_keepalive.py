@@ -131,3 +131,24 @@ def test_dotnet_client_default_keepalive_holds_an_idle_subscription_for_60_secon
     """The .NET/Node defaults: a ping every 10 s, permitted without calls; 60 s idle."""
     with InMemoryEventStore() as store:
         _hold_idle_subscription(store, f"127.0.0.1:{store.port}", ping_ms=10_000, idle_seconds=60)
+
+
+def test_client_pings_without_any_call_in_flight_keep_the_connection() -> None:
+    """An idle channel (no call at all) pinging every second stays READY, never sent away."""
+    with InMemoryEventStore() as store:
+        channel = _channel(f"127.0.0.1:{store.port}", ping_ms=1000)
+        states: queue.Queue[grpc.ChannelConnectivity] = queue.Queue()
+        try:
+            grpc.channel_ready_future(channel).result(timeout=30)
+            channel.subscribe(states.put, try_to_connect=False)
+            assert states.get(timeout=30) == grpc.ChannelConnectivity.READY  # the current state
+            # Idle on purpose: any change of state in these 6 s (GOAWAY -> IDLE) is the failure.
+            try:
+                changed = states.get(timeout=6)
+            except queue.Empty:
+                pass
+            else:
+                pytest.fail(f"the idle connection was closed: {changed}")
+        finally:
+            channel.unsubscribe(states.put)
+            channel.close()
