@@ -58,9 +58,10 @@ Known differences from a real server (deliberate, for a test double):
   ``$streamDeleted`` records of your streams appear too. All are hidden by the client's default
   filter, as on a real server. Do not count events from the start of an unfiltered ``$all``.
   :meth:`InMemoryEventStore.all_events` and ``streams()`` leave system records out by default.
-* The ``$et-``/``$ce-`` link events are written with the event, not a moment later, and live in
-  their projection streams only: they are not records of ``$all`` and carry their target's
-  position. Links to deleted events stay (resolving them yields nothing, as on a real node).
+* The ``$et-``/``$ce-`` link events are written when ``$all`` or a projection stream is next
+  read after the events (a real node's projections write them within milliseconds); either way
+  they follow their events in ``$all``. Links to deleted events stay (resolving them yields
+  nothing, as on a real node).
 * Positions are synthetic: increasing, offset-like, commit position = prepare position.
   ``read_all`` from a position that is no record's start is not rejected.
 * The recent-event-ids cache behind ``StreamState.ANY``/``EXISTS`` idempotency is unbounded (a

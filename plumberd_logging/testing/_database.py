@@ -18,8 +18,9 @@ Like a real node, ``$all`` begins with server-written system records (the ``$met
 streams, see :data:`SYSTEM_RECORDS`), and KurrentDB's two standard system projections run, in
 memory: ``$by_event_type`` links every user event into ``$et-{type}`` and ``$by_category`` into
 ``$ce-{category}`` (the stream name before its first ``-``). Their ``$>`` link events point at
-``{revision}@{stream}``; they live in their streams only, not in ``$all``
-(``Database(system_projections=False)`` turns them off, as ``--run-projections=none`` does)::
+``{revision}@{stream}``. As on a real node they are records of ``$all`` too, written a moment
+after the events they link (when ``$all`` or a projection stream is next read);
+``Database(system_projections=False)`` turns them off, as ``--run-projections=none`` does::
 
     db.append("order-1", [ProposedEvent("OrderPlaced", b"{}")])
     [link] = db.events("$ce-order")
@@ -432,6 +433,7 @@ class Database:
         The filter is applied before the limit, as on the server.
         """
         with self._lock:
+            self._project_pending()
             if backwards:
                 end = (
                     len(self._log)
@@ -509,6 +511,7 @@ class Database:
     def last_position(self) -> int:
         """Commit position of the last record in ``$all`` (0 when empty)."""
         with self._lock:
+            self._project_pending()
             return self._positions[-1] if self._positions else 0
 
     def events(self, stream: str, *, include_deleted: bool = False) -> list[StoredEvent]:
@@ -546,6 +549,8 @@ class Database:
     def all_events(self, *, include_system: bool = False) -> list[StoredEvent]:
         """Every event in commit order (``$all``), without system events by default."""
         with self._lock:
+            if include_system:
+                self._project_pending()
             return [e for e in self._log if include_system or not e.is_system]
 
     def wait_for_change(self, since: int, timeout: float) -> int:
@@ -709,19 +714,23 @@ class Database:
 
     def _stream(self, name: str) -> _Stream | None:
         """A stream by name; a projection stream gets its pending links first."""
-        if self._unprojected and name.startswith(_PROJECTION_PREFIXES):
+        if name.startswith(_PROJECTION_PREFIXES):
             self._project_pending()
         return self._streams.get(name)
 
     def _project_pending(self) -> None:
         """Run the system projections over the events written since they last ran.
 
-        Links are made when a projection stream is first used after a write, not on the write
-        itself, so appends cost no more with the projections on. The result is the same.
+        Like KurrentDB's projections, which write their links a moment after the events, the
+        links are written when next needed (a read of ``$all`` or of a projection stream), not
+        by the append itself, so appends cost no more with the projections on.
         """
+        if not self._unprojected:
+            return
         pending, self._unprojected = self._unprojected, []
         for event in pending:
             self._project(event)
+        self._notify()
 
     def _project(self, event: StoredEvent) -> None:
         """``$by_event_type`` and ``$by_category``: link a user event into ``$et-``/``$ce-``."""
@@ -735,21 +744,7 @@ class Database:
         ).encode()
         data = f"{event.revision}@{event.stream}".encode()
         for name in targets:
-            projection = self._streams.setdefault(name, _Stream(name))
-            projection.events.append(
-                StoredEvent(
-                    stream=name,
-                    type=LINK_TYPE,
-                    id=uuid4(),
-                    data=data,
-                    metadata=metadata,
-                    content_type="application/octet-stream",
-                    revision=len(projection.events),
-                    commit_position=event.commit_position,
-                    prepare_position=event.prepare_position,
-                    created_ticks=event.created_ticks,
-                )
-            )
+            self._write_event(name, LINK_TYPE, data, metadata, is_json=False)
 
     def _soft_undelete(self, stream: str, recreate_from: int) -> None:
         meta = self._streams.get(_meta_stream(stream))

@@ -164,6 +164,25 @@ def test_links_are_resolved_on_stream_and_all_reads_when_asked(
         assert (event.link.id, event.link.type, event.link.stream_name) == (link.id, "$>", links)
 
 
+def test_reading_all_with_resolved_links_repeats_events_through_their_projection_links(
+    client: KurrentDBClient, stream: str
+) -> None:
+    """kurrentdbclient's ``test_read_all_resolve_links``: what a real node answers."""
+    start = client.get_commit_position()
+    kept = _event("OrderCreated")
+    client.append_to_stream(stream, current_version=StreamState.NO_STREAM, events=[kept])
+    deleted = f"gone-{uuid4().hex[:8]}"
+    client.append_to_stream(deleted, current_version=StreamState.NO_STREAM, events=[_event()])
+    client.delete_stream(deleted, current_version=0)
+
+    plain = [e.id for e in client.read_all(commit_position=start, filter_exclude=[])]
+    resolved = [
+        e.id for e in client.read_all(commit_position=start, filter_exclude=[], resolve_links=True)
+    ]
+    assert plain.count(kept.id) == 1
+    assert resolved.count(kept.id) == 3  # the event, then through $et- and $ce- links
+
+
 def test_a_link_to_a_deleted_event_is_skipped_when_resolving(
     client: KurrentDBClient, stream: str
 ) -> None:
@@ -202,8 +221,8 @@ def test_system_projections_link_events_into_et_and_ce_streams(
     ]
     assert json.loads(raw[0].metadata)["$o"] == f"{category}-1"
     assert all(e.link is not None and e.link.stream_name == f"$ce-{category}" for e in by_category)
-    # Not in $all: the link events live in their projection streams only.
-    assert not any(e.stream_name.startswith("$ce-") for e in client.read_all(filter_exclude=[]))
+    in_all = [e for e in client.read_all(filter_exclude=[]) if e.stream_name == f"$ce-{category}"]
+    assert [e.id for e in in_all] == [e.id for e in raw]  # the links are records of $all too
 
 
 def test_a_catch_up_subscription_to_a_category_resolves_links_live(

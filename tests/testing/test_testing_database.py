@@ -130,7 +130,8 @@ def test_truncate_before_hides_earlier_revisions(db: Database) -> None:
     assert [e.type for e in db.events("s")] == ["B", "C"]
 
 
-def test_read_all_positions_limits_and_filters(db: Database) -> None:
+def test_read_all_positions_limits_and_filters() -> None:
+    db = Database(system_projections=False)  # no $et-/$ce- links in $all here
     db.append("orders-1", _events("OrderPlaced", "OrderShipped"))
     db.append("invoices-1", _events("InvoiceSent"))
     db.delete("invoices-1")
@@ -163,12 +164,26 @@ def test_read_all_positions_limits_and_filters(db: Database) -> None:
         "orders-1",
         "invoices-1",
         "$$invoices-1",
-        "$et-OrderPlaced",  # the system projections' link streams
-        "$ce-orders",
-        "$et-OrderShipped",
-        "$et-InvoiceSent",
-        "$ce-invoices",
     ]
+
+
+def test_system_projections_write_links_into_all_after_the_events(db: Database) -> None:
+    db.append("orders-1", _events("OrderPlaced", "OrderShipped"))
+    db.append("$$orders-1", [ProposedEvent("$metadata", b"{}")])  # system events: not linked
+
+    records = [(e.stream, e.type, e.data) for e in db.read_all()]
+    assert records[1:] == [
+        ("orders-1", "OrderPlaced", b"{}"),
+        ("orders-1", "OrderShipped", b"{}"),
+        ("$$orders-1", "$metadata", b"{}"),
+        ("$et-OrderPlaced", "$>", b"0@orders-1"),
+        ("$ce-orders", "$>", b"0@orders-1"),
+        ("$et-OrderShipped", "$>", b"1@orders-1"),
+        ("$ce-orders", "$>", b"1@orders-1"),
+    ]
+    assert [e.revision for e in db.events("$ce-orders")] == [0, 1]
+    assert db.streams() == ["orders-1"]
+    assert [e.type for e in db.all_events()] == ["OrderPlaced", "OrderShipped"]
 
 
 def test_event_filter_needs_exactly_one_kind_of_expression() -> None:
