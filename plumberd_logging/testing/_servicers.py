@@ -820,7 +820,12 @@ class PersistentSubscriptionsServicer(_Servicer):
         """Empty, or not found for one stream."""
         user = self._arrive("ListPersistentSubscriptions", context)
         if self._node.access is not None and user is None:
-            self._abort(context, grpc.StatusCode.PERMISSION_DENIED, "Access Denied")
+            self._abort(  # statistics need an authenticated user
+                context,
+                grpc.StatusCode.PERMISSION_DENIED,
+                "Access Denied",
+                (("exception", "access-denied"),),
+            )
         options = request.options
         self._apply_faults("ListPersistentSubscriptions", context, after_commit=True)
         if options.WhichOneof("list_option") == "list_for_stream":

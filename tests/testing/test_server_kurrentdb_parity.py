@@ -280,6 +280,22 @@ def test_listing_persistent_subscriptions_answers_none(
     assert list(client.list_subscriptions_to_stream(stream)) == []  # NOT_FOUND, turned into []
 
 
+def test_listing_persistent_subscriptions_needs_a_user_on_a_secure_node() -> None:
+    with InMemoryEventStore(tls=True) as store:
+        assert store.tls is not None
+        credentials = grpc.ssl_channel_credentials(store.tls.read_ca())
+        with grpc.secure_channel(f"localhost:{store.port}", credentials) as channel:
+            anonymous = _empty_call(
+                channel, "/event_store.client.persistent_subscriptions.PersistentSubscriptions/List"
+            )
+        admin = KurrentDBClient(store.url)
+        try:
+            assert list(admin.list_subscriptions()) == []
+        finally:
+            admin.close()
+    assert anonymous == grpc.StatusCode.PERMISSION_DENIED
+
+
 # -- 8: absolute paths in printed URLs ---------------------------------------------------------
 
 
