@@ -17,7 +17,11 @@ from uuid import uuid4
 import grpc
 import pytest
 from kurrentdbclient import KurrentDBClient, NewEvent, StreamState
-from kurrentdbclient.exceptions import FailedPreconditionError, NotFoundError
+from kurrentdbclient.exceptions import (
+    FailedPreconditionError,
+    NotFoundError,
+    StreamIsDeletedError,
+)
 from kurrentdbclient.protos.v1 import shared_pb2
 
 from plumberd_logging._cli import serve
@@ -115,6 +119,19 @@ def test_metadata_of_a_tombstoned_stream_cannot_be_written(
     with pytest.raises(FailedPreconditionError, match="is deleted"):  # as a tombstoned append
         client.set_stream_metadata(stream, metadata={"$maxCount": 5})
     assert eventstore.database.events(f"$${stream}", include_deleted=True) == []
+
+
+def test_metadata_written_before_the_tombstone_can_still_be_written_but_not_read(
+    client: KurrentDBClient, stream: str
+) -> None:
+    """As kurrentdbclient's own test_stream_metadata_get_and_set finds on KurrentDB."""
+    client.append_to_stream(stream, current_version=StreamState.NO_STREAM, events=[_event()])
+    client.set_stream_metadata(stream, metadata={"foo": "bar"})
+    client.tombstone_stream(stream, current_version=StreamState.ANY)
+
+    client.set_stream_metadata(stream, metadata={"foo": "baz"}, current_version=0)
+    with pytest.raises(StreamIsDeletedError):
+        client.get_stream_metadata(stream)
 
 
 # -- 4: system records at the start of $all ----------------------------------------------------
