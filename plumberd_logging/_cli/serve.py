@@ -57,6 +57,7 @@ EPILOG = f"""examples:
   plumberd serve --tls                # TLS (a CA made for the run) and the user admin:changeit
   plumberd serve --tls-dir ./tls --users admin:changeit,reader:pw --writers admin
   plumberd serve --cluster 3 --port 2113   # nodes on 2113-2115; kill -USR1 PID: new leader
+  plumberd serve --run-projections none    # no $et-/$ce- link streams
 
 {
     exit_codes_help(
@@ -126,6 +127,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="N",
         help="N nodes sharing one store, on --port, --port+1, ...; node 0 leads",
     )
+    p.add_argument(
+        "--run-projections",
+        choices=("system", "none"),
+        default="system",
+        help="'system': KurrentDB's $by_event_type and $by_category projections keep the $et-TYPE "
+        "and $ce-CATEGORY link streams; 'none': no such streams (default: %(default)s)",
+    )
     p.set_defaults(handler=serve)
 
 
@@ -149,7 +157,11 @@ def build_server(args: argparse.Namespace) -> InMemoryEventStore | InMemoryClust
     if writers is not None and users is None:
         users = {"admin": "changeit"}
     secure = bool(args.tls or args.tls_dir or users)
-    options: dict[str, Any] = {"host": args.host, "max_append_size": args.max_append_size}
+    options: dict[str, Any] = {
+        "host": args.host,
+        "max_append_size": args.max_append_size,
+        "system_projections": args.run_projections == "system",
+    }
     if secure:
         options.update(tls=_tls_files(args), users=users, writers=writers)
     from plumberd_logging.testing import InMemoryCluster, InMemoryEventStore

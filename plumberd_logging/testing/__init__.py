@@ -36,19 +36,32 @@ directions, positions, counts, regex and prefix filters on stream name or event 
 catch-up subscriptions to a stream or ``$all``: confirmation, history, caught-up, live events,
 checkpoints of filtered ``$all`` subscriptions), ``Streams.Delete`` (soft) and
 ``Streams.Tombstone``, stream metadata (``$$stream``), ``Gossip.Read`` (for ``esdb+discover://``
-and host lists), and the v2 ``StreamsService.AppendSession`` behind ``multi_append_to_stream``
-(atomic across streams, rich error details). Optionally TLS (certificates made for the run,
-:class:`TlsFiles`), users with KurrentDB's answers for wrong credentials (``UNAUTHENTICATED``) and
-missing rights (``PERMISSION_DENIED``), and a cluster whose followers answer "not leader" with
-the leader's endpoint (v1: ``NOT_FOUND`` "Leader info available" with ``leader-endpoint-*``
-trailers; v2: ``FAILED_PRECONDITION`` with ``NotLeaderNodeErrorDetails``).
+and host lists), the v2 ``StreamsService.AppendSession`` behind ``multi_append_to_stream``
+(atomic across streams, rich error details), ``ServerFeatures.GetSupportedMethods`` (KurrentDB
+25.1.0 and exactly these methods, so the .NET and Node.js clients pick BatchAppend and the
+multi-stream append) and ``PersistentSubscriptions.List`` (there are none). Link events (``$>``)
+are resolved when asked (``resolve_links``), and KurrentDB's standard system projections run in
+memory: ``$by_event_type`` (``$et-{type}``) and ``$by_category`` (``$ce-{category}``, the stream
+name before its first ``-``) as link events, on by default (``system_projections=False``, or
+``plumberd serve --run-projections none``, turns them off). The server accepts client keepalive
+pings at any rate (the official clients ping every 10 s, also while idle).
+Optionally TLS (certificates made for the run, :class:`TlsFiles`), users with KurrentDB's answers
+for wrong credentials (``UNAUTHENTICATED``) and missing rights (``PERMISSION_DENIED``), and a
+cluster whose followers answer "not leader" with the leader's endpoint (v1: ``NOT_FOUND`` "Leader
+info available" with ``leader-endpoint-*`` trailers; v2: ``FAILED_PRECONDITION`` with
+``NotLeaderNodeErrorDetails``).
 
 Known differences from a real server (deliberate, for a test double):
 
-* ``$all`` has no server bookkeeping records (a real one starts with ``$epoch-information`` and
-  the like); the server-written ``$metadata`` and ``$streamDeleted`` records do appear, hidden by
-  the client's default filter as on a real server. Do not count events from the start of an
-  unfiltered ``$all``.
+* ``$all`` begins with one server-written system record (the ``$metadata`` of ``$scavenges``; a
+  real node writes several, and ``$epoch-information`` and the like); the ``$metadata`` and
+  ``$streamDeleted`` records of your streams appear too. All are hidden by the client's default
+  filter, as on a real server. Do not count events from the start of an unfiltered ``$all``.
+  :meth:`InMemoryEventStore.all_events` and ``streams()`` leave system records out by default.
+* The ``$et-``/``$ce-`` link events are written when ``$all`` or a projection stream is next
+  read after the events (a real node's projections write them within milliseconds); either way
+  they follow their events in ``$all``. Links to deleted events stay (resolving them yields
+  nothing, as on a real node).
 * Positions are synthetic: increasing, offset-like, commit position = prepare position.
   ``read_all`` from a position that is no record's start is not rejected.
 * The recent-event-ids cache behind ``StreamState.ANY``/``EXISTS`` idempotency is unbounded (a
@@ -68,9 +81,10 @@ Known differences from a real server (deliberate, for a test double):
   a stream subscription ends with "is deleted" when its stream is tombstoned, without first
   sending the ``$streamDeleted`` event a real node sends; a subscription's checkpoint positions
   differ in detail (they are positions of records considered, never behind the events sent).
-* Not served (``UNIMPLEMENTED``): persistent subscriptions, projections, operations, users,
-  ``ServerFeatures`` and ``AppendRecords`` (KurrentDB >= 26.1). ``resolve_links`` is ignored (no
-  link events, no ``$et-``/``$ce-`` projections).
+* Not served (``UNIMPLEMENTED``): persistent subscriptions (except an empty ``List``), the
+  projection-management RPCs (the two system projections above run, but cannot be listed,
+  stopped or queried; no user projections), operations, users, and ``AppendRecords``
+  (KurrentDB >= 26.1).
 * Not enforced: the per-event ``MaxAppendEventSize``, BatchAppend's ``deadline`` option.
 * v2 appends store their string properties as compact JSON metadata; their errors carry the
   typed detail, and a ``google.rpc.ErrorInfo`` only for "not leader", "access denied" and "not

@@ -100,6 +100,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--cluster", type=int, default=None, metavar="N", help="serve N nodes sharing one store"
     )
+    parser.add_argument(
+        "--run-projections",
+        choices=("system", "none"),
+        default="system",
+        help="'none': no $et-/$ce- streams of the system projections (default: system)",
+    )
     return parser
 
 
@@ -135,6 +141,7 @@ def _start(args: argparse.Namespace, tls: bool | str) -> tuple[_Stoppable, list[
         "tls": tls,
         "users": args.users,
         "writers": args.writers,
+        "system_projections": args.run_projections == "system",
     }
     if args.cluster is None:
         from plumberd_logging.testing._server import InMemoryEventStore

@@ -28,7 +28,7 @@ from typing_extensions import Self
 
 from plumberd_logging.testing._database import ANY, AppendResult, Database, ProposedEvent
 from plumberd_logging.testing._runtime import DEFAULT_MAX_APPEND_SIZE, ClusterState
-from plumberd_logging.testing._server import InMemoryEventStore, _tls_files, _url
+from plumberd_logging.testing._server import InMemoryEventStore, _database, _tls_files, _url
 
 if TYPE_CHECKING:
     from plumberd_logging.testing._auth import AccessControl
@@ -62,6 +62,7 @@ class InMemoryCluster:
         users: Mapping[str, str] | None = None,
         writers: Collection[str] | None = None,
         admins: Collection[str] | None = None,
+        system_projections: bool = True,
     ) -> None:
         if ports is not None and len(ports) != nodes:
             msg = f"ports must name one port per node ({nodes}), got {list(ports)}"
@@ -69,7 +70,7 @@ class InMemoryCluster:
         if not 0 <= leader < nodes:
             msg = f"leader must be a node index below {nodes}, got {leader}"
             raise ValueError(msg)
-        self.database: Database = database if database is not None else Database()
+        self.database: Database = _database(database, system_projections)
         """The store every node serves."""
         self.host = host
         self._state = ClusterState(nodes, host)
@@ -86,6 +87,7 @@ class InMemoryCluster:
                 users=users,
                 writers=writers,
                 admins=admins,
+                system_projections=system_projections,
             )
             for i in range(nodes)
         )

@@ -13,6 +13,19 @@ expected versions, idempotent retries (positional for an explicit version or ``N
 through the recent-ids cache for ``ANY``/``STREAM_EXISTS``), "corrupted idempotency" reported as a
 wrong expected version, soft delete (``$tb`` set to ``DELETED_STREAM`` in the ``$$stream``
 metadata, undone by the next append), and tombstones.
+
+Like a real node, ``$all`` begins with server-written system records (the ``$metadata`` of system
+streams, see :data:`SYSTEM_RECORDS`), and KurrentDB's two standard system projections run, in
+memory: ``$by_event_type`` links every user event into ``$et-{type}`` and ``$by_category`` into
+``$ce-{category}`` (the stream name before its first ``-``). Their ``$>`` link events point at
+``{revision}@{stream}``. As on a real node they are records of ``$all`` too, written a moment
+after the events they link (when ``$all`` or a projection stream is next read);
+``Database(system_projections=False)`` turns them off, as ``--run-projections=none`` does::
+
+    db.append("order-1", [ProposedEvent("OrderPlaced", b"{}")])
+    [link] = db.events("$ce-order")
+    assert (link.type, link.data) == ("$>", b"0@order-1")
+    assert db.resolve_link(link).type == "OrderPlaced"
 """
 
 from __future__ import annotations
@@ -31,8 +44,10 @@ from uuid import UUID, uuid4
 __all__ = [
     "ANY",
     "DELETED_STREAM",
+    "LINK_TYPE",
     "NO_STREAM",
     "STREAM_EXISTS",
+    "SYSTEM_RECORDS",
     "AppendResult",
     "Database",
     "EventFilter",
@@ -54,6 +69,14 @@ STREAM_EXISTS = -4
 DELETED_STREAM = 9_223_372_036_854_775_807
 """``long.MaxValue``: the ``$tb`` of a soft-deleted stream and the revision of a tombstone."""
 
+LINK_TYPE = "$>"
+"""The event type of a link event (its data: ``{revision}@{stream}``)."""
+
+SYSTEM_RECORDS: tuple[tuple[str, bytes], ...] = (("$$$scavenges", b'{"$maxAge":2592000}'),)
+"""The ``$metadata`` records a fresh database starts ``$all`` with (stream, data), as a node
+writes at start-up (a real one writes more, with different positions)."""
+
+_PROJECTION_PREFIXES = ("$et-", "$ce-")
 _FIRST_POSITION = 1_024  # like a real log, no user event sits at position 0
 _RECORD_OVERHEAD = 88  # rough size of a prepare record's header, so positions look like offsets
 _TICKS_PER_SECOND = 10_000_000  # "created" is in .NET ticks (100 ns) since the Unix epoch
@@ -244,7 +267,9 @@ class Database:
     successful write bumps :attr:`version` and wakes :meth:`wait_for` callers.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, system_projections: bool = True) -> None:
+        self.system_projections = system_projections
+        """Whether ``$by_event_type`` and ``$by_category`` run (``$et-``/``$ce-`` streams)."""
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._streams: dict[str, _Stream] = {}
@@ -253,6 +278,8 @@ class Database:
         self._next_position = _FIRST_POSITION
         self._recent_ids: dict[UUID, tuple[str, int]] = {}
         self._version = 0
+        self._unprojected: list[StoredEvent] = []  # linked when a projection stream is used
+        self._write_system_records()
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -347,9 +374,11 @@ class Database:
         """Remove every stream and event (positions keep increasing)."""
         with self._lock:
             self._streams.clear()
+            self._unprojected.clear()
             self._log.clear()
             self._positions.clear()
             self._recent_ids.clear()
+            self._write_system_records()
             self._notify()
 
     # -- reads ---------------------------------------------------------------------------------
@@ -372,7 +401,7 @@ class Database:
                 original = self._streams.get(stream[2:])
                 if original is not None and original.tombstoned:
                     raise StreamDeleted(stream)
-            target = self._streams.get(stream)
+            target = self._stream(stream)
             if target is not None and target.tombstoned:
                 raise StreamDeleted(stream)
             if target is None or not target.events:
@@ -404,6 +433,7 @@ class Database:
         The filter is applied before the limit, as on the server.
         """
         with self._lock:
+            self._project_pending()
             if backwards:
                 end = (
                     len(self._log)
@@ -437,7 +467,7 @@ class Database:
         Soft-deleted streams keep their revision: appends continue from it.
         """
         with self._lock:
-            target = self._streams.get(stream)
+            target = self._stream(stream)
             return -1 if target is None else target.last_revision
 
     def is_soft_deleted(self, stream: str) -> bool:
@@ -448,8 +478,26 @@ class Database:
     def is_tombstoned(self, stream: str) -> bool:
         """True when the stream was hard-deleted."""
         with self._lock:
-            target = self._streams.get(stream)
+            target = self._stream(stream)
             return target is not None and target.tombstoned
+
+    def resolve_link(self, link: StoredEvent) -> StoredEvent | None:
+        """The event a ``$>`` link event points at; ``None`` when it is no longer readable.
+
+        Events of other types are returned as they are.
+        """
+        if link.type != LINK_TYPE:
+            return link
+        revision_text, at, stream = link.data.decode("utf-8", "replace").partition("@")
+        if not at or not revision_text.isdigit():
+            return None
+        revision = int(revision_text)
+        with self._lock:
+            readable = self.events(stream)
+            if not readable or revision < readable[0].revision:
+                return None
+            target = self._streams[stream]
+            return target.events[revision] if revision < len(target.events) else None
 
     # -- inspection for tests ------------------------------------------------------------------
 
@@ -463,6 +511,7 @@ class Database:
     def last_position(self) -> int:
         """Commit position of the last record in ``$all`` (0 when empty)."""
         with self._lock:
+            self._project_pending()
             return self._positions[-1] if self._positions else 0
 
     def events(self, stream: str, *, include_deleted: bool = False) -> list[StoredEvent]:
@@ -471,7 +520,7 @@ class Database:
         With ``include_deleted=True`` also events hidden by a soft delete, truncation or tombstone.
         """
         with self._lock:
-            target = self._streams.get(stream)
+            target = self._stream(stream)
             if target is None:
                 return []
             if include_deleted:
@@ -490,6 +539,7 @@ class Database:
         unless ``include_system=True``.
         """
         with self._lock:
+            self._project_pending()
             return [
                 name
                 for name, s in self._streams.items()
@@ -499,6 +549,8 @@ class Database:
     def all_events(self, *, include_system: bool = False) -> list[StoredEvent]:
         """Every event in commit order (``$all``), without system events by default."""
         with self._lock:
+            if include_system:
+                self._project_pending()
             return [e for e in self._log if include_system or not e.is_system]
 
     def wait_for_change(self, since: int, timeout: float) -> int:
@@ -569,8 +621,13 @@ class Database:
 
     def _check(self, stream: str, expected: int, ids: Sequence[UUID]) -> _Check:
         """KurrentDB's ``IndexWriter.CheckCommit``, for one stream."""
-        target = self._streams.get(stream)
+        target = self._stream(stream)
         if target is not None and target.tombstoned:
+            return _Check("deleted", DELETED_STREAM)
+        if stream.startswith("$$") and self.is_tombstoned(stream[2:]) and target is None:
+            # KurrentDB's index reader reports the metadata of a tombstoned stream as deleted,
+            # but its writer first asks its cache of stream versions written since start-up:
+            # metadata written before the tombstone can still be written (never read) after it.
             return _Check("deleted", DELETED_STREAM)
         current = -1 if target is None else target.last_revision
         soft_deleted = self._truncate_before(stream) >= DELETED_STREAM
@@ -654,6 +711,44 @@ class Database:
         self._notify()
         return MultiAppendResult(position=position, revisions=revisions)
 
+    def _write_system_records(self) -> None:
+        for stream, data in SYSTEM_RECORDS:
+            self._write_event(stream, "$metadata", data)
+
+    def _stream(self, name: str) -> _Stream | None:
+        """A stream by name; a projection stream gets its pending links first."""
+        if name.startswith(_PROJECTION_PREFIXES):
+            self._project_pending()
+        return self._streams.get(name)
+
+    def _project_pending(self) -> None:
+        """Run the system projections over the events written since they last ran.
+
+        Like KurrentDB's projections, which write their links a moment after the events, the
+        links are written when next needed (a read of ``$all`` or of a projection stream), not
+        by the append itself, so appends cost no more with the projections on.
+        """
+        if not self._unprojected:
+            return
+        pending, self._unprojected = self._unprojected, []
+        for event in pending:
+            self._project(event)
+        self._notify()
+
+    def _project(self, event: StoredEvent) -> None:
+        """``$by_event_type`` and ``$by_category``: link a user event into ``$et-``/``$ce-``."""
+        targets = [f"$et-{event.type}"]
+        category, dash, _ = event.stream.partition("-")
+        if dash and category:
+            targets.append(f"$ce-{category}")
+        metadata = (  # what KurrentDB's projections put in a link's metadata
+            f'{{"$v":"1:-1:1:4","$c":{event.commit_position},"$p":{event.prepare_position},'
+            f'"$causedBy":"{event.id}","$o":{json.dumps(event.stream)}}}'
+        ).encode()
+        data = f"{event.revision}@{event.stream}".encode()
+        for name in targets:
+            self._write_event(name, LINK_TYPE, data, metadata, is_json=False)
+
     def _soft_undelete(self, stream: str, recreate_from: int) -> None:
         meta = self._streams.get(_meta_stream(stream))
         raw = meta.events[-1].data if meta is not None and meta.events else b"{}"
@@ -674,6 +769,7 @@ class Database:
         is_json: bool = True,
         event_id: UUID | None = None,
     ) -> StoredEvent:
+        self._stream(stream)  # a write to a projection stream comes after its pending links
         target = self._streams.setdefault(stream, _Stream(stream))
         event = self._make_event(
             stream,
@@ -687,6 +783,8 @@ class Database:
         target.events.append(event)
         self._recent_ids[event.id] = (stream, event.revision)
         self._log_event(event)
+        if self.system_projections and not (stream.startswith("$") or event_type.startswith("$")):
+            self._unprojected.append(event)
         return event
 
     def _make_event(

@@ -38,6 +38,8 @@ RPC_NAMES: Final = (
     "Gossip",
     "AppendSession",
     "AppendRecords",
+    "GetSupportedMethods",
+    "ListPersistentSubscriptions",
 )
 """The RPCs the server answers, by the names used for faults and call counts."""
 

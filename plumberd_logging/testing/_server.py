@@ -44,6 +44,17 @@ __all__ = ["InMemoryEventStore"]
 
 _T = TypeVar("_T")
 _STOP_TIMEOUT = 5.0
+# The official .NET and Node.js clients ping every 10 s, with or without calls in flight; grpcio's
+# defaults would count those pings as abuse (at most one per 5 minutes without data, two strikes)
+# and close the connection with "too many pings". KurrentDB (Kestrel) accepts any ping rate. With
+# unlimited strikes no ping ever closes a connection, with or without calls, so the server needs no
+# grpc.keepalive_permit_without_calls (which also slowed clients' moves to a new leader when a
+# node stopped with a grace period).
+SERVER_OPTIONS: tuple[tuple[str, int], ...] = (
+    ("grpc.so_reuseport", 0),  # a second server on a busy port must fail, not share it
+    ("grpc.http2.min_recv_ping_interval_without_data_ms", 1_000),
+    ("grpc.http2.max_ping_strikes", 0),  # 0: never close a connection for its pings
+)
 _URL_UNSAFE = "@/?#"
 _RUNNING: weakref.WeakSet[InMemoryEventStore] = weakref.WeakSet()
 _exit_hook_lock = threading.Lock()
@@ -104,6 +115,9 @@ class InMemoryEventStore:
     a directory to use the files there (generated there first if it has none).
     With TLS and no ``users`` there is one user, ``admin``/``changeit``. Users need TLS, since
     kurrentdbclient sends credentials only over TLS. See :class:`AccessControl` for the rules.
+
+    ``system_projections=False`` leaves out the ``$et-``/``$ce-`` streams of KurrentDB's
+    ``$by_event_type`` and ``$by_category`` projections (like ``--run-projections=none``).
     """
 
     def __init__(
@@ -118,6 +132,7 @@ class InMemoryEventStore:
         users: Mapping[str, str] | None = None,
         writers: Collection[str] | None = None,
         admins: Collection[str] | None = None,
+        system_projections: bool = True,
     ) -> None:
         if max_append_size < 1:
             msg = f"max_append_size must be positive, got {max_append_size}"
@@ -128,7 +143,7 @@ class InMemoryEventStore:
                 "(a server without TLS accepts every call, like KurrentDB's --insecure)"
             )
             raise ValueError(msg)
-        self.database: Database = database if database is not None else Database()
+        self.database: Database = _database(database, system_projections)
         """The data this server serves (shared with other servers if you pass it to them)."""
         self.faults = Faults()
         """Fault injection for this server, see :class:`Faults`."""
@@ -264,9 +279,8 @@ class InMemoryEventStore:
             executor = ThreadPoolExecutor(
                 max_workers=self._max_workers, thread_name_prefix="plumberd-testing-server"
             )
-            # No SO_REUSEPORT: a second server on a busy port must fail, not share it.
             server = grpc.server(
-                executor, handlers=build_handlers(runtime), options=[("grpc.so_reuseport", 0)]
+                executor, handlers=build_handlers(runtime), options=list(SERVER_OPTIONS)
             )
             address = f"{self.host}:{self._port}"
             try:
@@ -367,6 +381,19 @@ class InMemoryEventStore:
     ) -> list[StoredEvent]:
         """Wait until ``stream`` has at least ``count`` events and return them."""
         return self.database.wait_for_events(stream, count, timeout=timeout)
+
+
+def _database(database: Database | None, system_projections: bool) -> Database:
+    """The given database, or a new one; ``system_projections`` must agree with a given one."""
+    if database is None:
+        return Database(system_projections=system_projections)
+    if database.system_projections != system_projections:
+        msg = (
+            f"system_projections={system_projections} contradicts the database passed "
+            f"(created with system_projections={database.system_projections})"
+        )
+        raise ValueError(msg)
+    return database
 
 
 def _tls_files(tls: bool | TlsFiles | str | os.PathLike[str]) -> TlsFiles | None:

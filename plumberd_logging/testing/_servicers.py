@@ -31,13 +31,20 @@ from google.rpc import status_pb2 as rich_status_pb2
 from grpc_status import rpc_status
 from kurrentdbclient.protos.google.rpc import code_pb2
 from kurrentdbclient.protos.kurrent.rpc import errors_pb2 as kurrent_errors_pb2
-from kurrentdbclient.protos.v1 import gossip_pb2, shared_pb2, status_pb2, streams_pb2
+from kurrentdbclient.protos.v1 import (
+    gossip_pb2,
+    persistent_pb2,
+    shared_pb2,
+    status_pb2,
+    streams_pb2,
+)
 from kurrentdbclient.protos.v2.streams import errors_pb2 as v2_errors_pb2
 from kurrentdbclient.protos.v2.streams import streams_pb2 as v2_streams_pb2
 
 from plumberd_logging.testing._auth import Action, AuthenticationFailed
 from plumberd_logging.testing._database import (
     ANY,
+    LINK_TYPE,
     NO_STREAM,
     STREAM_EXISTS,
     EventFilter,
@@ -47,6 +54,7 @@ from plumberd_logging.testing._database import (
     StreamNotFound,
     WrongExpectedVersion,
 )
+from plumberd_logging.testing._server_features import SupportedMethods, supported_methods
 from plumberd_logging.testing._subscriptions import subscribe_to_all, subscribe_to_stream
 
 if TYPE_CHECKING:
@@ -320,18 +328,20 @@ class StreamsServicer(_Servicer):
         else:
             events = self._read_all(options, backwards=backwards, limit=limit, context=context)
         self._apply_faults("Read", context, after_commit=True)
+        resolve = self._db.resolve_link if options.resolve_links else None
         for event in events:
             if not context.is_active():
                 return
-            yield _read_resp(event, structured=structured)
+            yield _read_resp(event, structured=structured, resolve=resolve)
 
     def _subscribe(
         self, options: streams_pb2.ReadReq.Options, context: grpc.ServicerContext
     ) -> Iterator[streams_pb2.ReadResp]:
         structured = options.uuid_option.WhichOneof("content") == "structured"
+        resolve = self._db.resolve_link if options.resolve_links else None
 
         def event_message(event: StoredEvent) -> streams_pb2.ReadResp:
-            return _read_resp(event, structured=structured)
+            return _read_resp(event, structured=structured, resolve=resolve)
 
         requires_leader = self._requires_leader(context)
         if options.WhichOneof("stream_option") == "stream":
@@ -717,8 +727,34 @@ def _append_wrong_version(
     return wev
 
 
-def _read_resp(event: StoredEvent, *, structured: bool) -> streams_pb2.ReadResp:
-    recorded = streams_pb2.ReadResp.ReadEvent.RecordedEvent(
+def _read_resp(
+    event: StoredEvent,
+    *,
+    structured: bool,
+    resolve: Callable[[StoredEvent], StoredEvent | None] | None = None,
+) -> streams_pb2.ReadResp:
+    """An event as ``ReadResp``; with ``resolve``, a link event comes with the event it points at.
+
+    As on KurrentDB, a resolved link sends the target as ``event`` and the link as ``link``; a
+    link that cannot be resolved (its target deleted) sends only ``link``.
+    """
+    if resolve is None or event.type != LINK_TYPE:
+        return streams_pb2.ReadResp(
+            event=streams_pb2.ReadResp.ReadEvent(
+                event=_recorded(event, structured), commit_position=event.commit_position
+            )
+        )
+    target = resolve(event)
+    read_event = streams_pb2.ReadResp.ReadEvent(
+        link=_recorded(event, structured), commit_position=event.commit_position
+    )
+    if target is not None:
+        read_event.event.CopyFrom(_recorded(target, structured))
+    return streams_pb2.ReadResp(event=read_event)
+
+
+def _recorded(event: StoredEvent, structured: bool) -> streams_pb2.ReadResp.ReadEvent.RecordedEvent:
+    return streams_pb2.ReadResp.ReadEvent.RecordedEvent(
         id=_uuid_to_proto(event.id, structured=structured),
         stream_identifier=shared_pb2.StreamIdentifier(stream_name=event.stream.encode("utf-8")),
         stream_revision=event.revision,
@@ -731,9 +767,6 @@ def _read_resp(event: StoredEvent, *, structured: bool) -> streams_pb2.ReadResp:
         },
         custom_metadata=event.metadata,
         data=event.data,
-    )
-    return streams_pb2.ReadResp(
-        event=streams_pb2.ReadResp.ReadEvent(event=recorded, commit_position=event.commit_position)
     )
 
 
@@ -760,6 +793,59 @@ class GossipServicer(_Servicer):
         )
         self._apply_faults("Gossip", context, after_commit=True)
         return info
+
+
+class ServerFeaturesServicer(_Servicer):
+    """``event_store.client.server_features.ServerFeatures``: the RPCs served, the version."""
+
+    def get_supported_methods(
+        self, request: shared_pb2.Empty, context: grpc.ServicerContext
+    ) -> Any:
+        """KurrentDB's answer, listing exactly what this server serves (no authentication)."""
+        self._arrive("GetSupportedMethods", context)
+        answer = supported_methods()
+        self._apply_faults("GetSupportedMethods", context, after_commit=True)
+        return answer
+
+
+class PersistentSubscriptionsServicer(_Servicer):
+    """``PersistentSubscriptions.List`` only: there are never any persistent subscriptions.
+
+    As on a KurrentDB node without any: listing all answers an empty list; listing those of one
+    stream (or of ``$all``) answers ``NOT_FOUND`` "persistent-subscription-does-not-exist",
+    which the clients turn into an empty list (kurrentdbclient) or a not-found error (.NET).
+    """
+
+    def list(self, request: persistent_pb2.ListReq, context: grpc.ServicerContext) -> Any:
+        """Empty, or not found for one stream."""
+        user = self._arrive("ListPersistentSubscriptions", context)
+        if self._node.access is not None and user is None:
+            self._abort(  # statistics need an authenticated user
+                context,
+                grpc.StatusCode.PERMISSION_DENIED,
+                "Access Denied",
+                (("exception", "access-denied"),),
+            )
+        options = request.options
+        self._apply_faults("ListPersistentSubscriptions", context, after_commit=True)
+        if options.WhichOneof("list_option") == "list_for_stream":
+            which = options.list_for_stream.WhichOneof("stream_option")
+            stream = (
+                "$all"
+                if which == "all"
+                else options.list_for_stream.stream.stream_name.decode("utf-8")
+            )
+            self._abort(
+                context,
+                grpc.StatusCode.NOT_FOUND,
+                f"Subscription group '' on stream '{stream}' does not exist.",
+                (
+                    ("exception", "persistent-subscription-does-not-exist"),
+                    ("stream-name", stream),
+                    ("group-name", ""),
+                ),
+            )
+        return persistent_pb2.ListResp()
 
 
 class V2StreamsServicer(_Servicer):
@@ -965,11 +1051,34 @@ def _abort_rich(
 
 
 def build_handlers(node: NodeRuntime) -> list[grpc.GenericRpcHandler]:
-    """The generic handlers serving ``node``: Streams, Gossip and the v2 StreamsService."""
+    """The generic handlers serving ``node``: Streams, Gossip, ServerFeatures, the list of
+    persistent subscriptions and the v2 StreamsService (see ``_server_features.SERVED_METHODS``)."""
     streams = StreamsServicer(node)
     gossip = GossipServicer(node)
+    features = ServerFeaturesServicer(node)
+    persistent = PersistentSubscriptionsServicer(node)
     v2 = V2StreamsServicer(node)
     return [
+        grpc.method_handlers_generic_handler(
+            "event_store.client.server_features.ServerFeatures",
+            {
+                "GetSupportedMethods": grpc.unary_unary_rpc_method_handler(
+                    features.get_supported_methods,
+                    request_deserializer=shared_pb2.Empty.FromString,
+                    response_serializer=SupportedMethods.SerializeToString,
+                ),
+            },
+        ),
+        grpc.method_handlers_generic_handler(
+            "event_store.client.persistent_subscriptions.PersistentSubscriptions",
+            {
+                "List": grpc.unary_unary_rpc_method_handler(
+                    persistent.list,
+                    request_deserializer=persistent_pb2.ListReq.FromString,
+                    response_serializer=persistent_pb2.ListResp.SerializeToString,
+                ),
+            },
+        ),
         grpc.method_handlers_generic_handler(
             "event_store.client.streams.Streams",
             {

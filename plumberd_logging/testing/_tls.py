@@ -110,7 +110,7 @@ class TlsFiles:
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> TlsFiles:
         """The files an earlier :meth:`generate` wrote to ``directory`` (not removed later)."""
-        target = Path(directory)
+        target = Path(directory).absolute()
         hosts_file = target / _HOSTS
         ca_file, ca_key_file = target / _CA_CERT, target / _CA_KEY
         cert_file, key_file = target / _CERT, target / _KEY
@@ -161,7 +161,7 @@ class TlsFiles:
 
 def _directory(directory: str | os.PathLike[str] | None) -> tuple[Path, object]:
     if directory is not None:
-        target = Path(directory)
+        target = Path(directory).absolute()  # printed in URLs: usable from any directory
         target.mkdir(parents=True, exist_ok=True)
         return target, None
     target = Path(tempfile.mkdtemp(prefix="plumberd-tls-"))

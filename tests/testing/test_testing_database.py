@@ -130,21 +130,26 @@ def test_truncate_before_hides_earlier_revisions(db: Database) -> None:
     assert [e.type for e in db.events("s")] == ["B", "C"]
 
 
-def test_read_all_positions_limits_and_filters(db: Database) -> None:
+def test_read_all_positions_limits_and_filters() -> None:
+    db = Database(system_projections=False)  # no $et-/$ce- links in $all here
     db.append("orders-1", _events("OrderPlaced", "OrderShipped"))
     db.append("invoices-1", _events("InvoiceSent"))
     db.delete("invoices-1")
     everything = db.read_all()
-    second = everything[1].commit_position
+    second = everything[2].commit_position
 
     assert [e.type for e in everything] == [
+        "$metadata",  # $all begins with system records, as on a real node
         "OrderPlaced",
         "OrderShipped",
         "InvoiceSent",
         "$metadata",
     ]
     assert [e.type for e in db.read_all(from_position=second)][:1] == ["OrderShipped"]
-    assert [e.type for e in db.read_all(from_position=second, backwards=True)] == ["OrderPlaced"]
+    assert [e.type for e in db.read_all(from_position=second, backwards=True)] == [
+        "OrderPlaced",
+        "$metadata",
+    ]
     assert len(db.read_all(limit=2)) == 2
     by_type = EventFilter("type", regex=r"^Order")
     assert [e.type for e in db.read_all(event_filter=by_type, backwards=True, limit=1)] == [
@@ -154,7 +159,31 @@ def test_read_all_positions_limits_and_filters(db: Database) -> None:
     assert [e.stream for e in db.read_all(event_filter=by_stream)] == ["invoices-1", "$$invoices-1"]
     assert [e.type for e in db.all_events()] == ["OrderPlaced", "OrderShipped", "InvoiceSent"]
     assert db.streams() == ["orders-1", "invoices-1"]
-    assert db.streams(include_system=True) == ["orders-1", "invoices-1", "$$invoices-1"]
+    assert db.streams(include_system=True) == [
+        "$$$scavenges",
+        "orders-1",
+        "invoices-1",
+        "$$invoices-1",
+    ]
+
+
+def test_system_projections_write_links_into_all_after_the_events(db: Database) -> None:
+    db.append("orders-1", _events("OrderPlaced", "OrderShipped"))
+    db.append("$$orders-1", [ProposedEvent("$metadata", b"{}")])  # system events: not linked
+
+    records = [(e.stream, e.type, e.data) for e in db.read_all()]
+    assert records[1:] == [
+        ("orders-1", "OrderPlaced", b"{}"),
+        ("orders-1", "OrderShipped", b"{}"),
+        ("$$orders-1", "$metadata", b"{}"),
+        ("$et-OrderPlaced", "$>", b"0@orders-1"),
+        ("$ce-orders", "$>", b"0@orders-1"),
+        ("$et-OrderShipped", "$>", b"1@orders-1"),
+        ("$ce-orders", "$>", b"1@orders-1"),
+    ]
+    assert [e.revision for e in db.events("$ce-orders")] == [0, 1]
+    assert db.streams() == ["orders-1"]
+    assert [e.type for e in db.all_events()] == ["OrderPlaced", "OrderShipped"]
 
 
 def test_event_filter_needs_exactly_one_kind_of_expression() -> None:
@@ -185,8 +214,8 @@ def test_clear_empties_everything_but_positions_keep_increasing(db: Database) ->
 
     db.clear()
 
-    assert db.streams(include_system=True) == []
-    assert db.read_all() == []
+    assert db.streams() == []
+    assert [(e.stream, e.type) for e in db.read_all()] == [("$$$scavenges", "$metadata")]
     assert db.version > version
     after = db.append("s", _events("B"), NO_STREAM).position
     assert before is not None
