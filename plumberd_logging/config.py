@@ -30,6 +30,7 @@ __all__ = [
     "EnvVar",
     "Settings",
     "configure",
+    "configured_writer",
     "default_writer",
     "reset_default_writer",
     "settings_from_env",
@@ -203,6 +204,11 @@ def default_writer() -> EventWriter:
         if _default is None:
             _default = _writer_from(None, {})
         return _default
+
+
+def configured_writer() -> EventWriter | None:
+    """The default writer if one exists; unlike :func:`default_writer` never creates one."""
+    return _default
 
 
 def reset_default_writer(*, close: bool = True, timeout: float | None = None) -> None:
