@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import operator
 import os
 import socket
 import sys
@@ -49,6 +50,7 @@ __all__ = [
     "LogEventSpec",
     "StructlogEventSpec",
     "capture_context",
+    "compact_record",
     "default_service",
     "resolve_writer",
 ]
@@ -69,6 +71,13 @@ TAG_KEYS = frozenset(
 )
 OVERFLOWS = ("block", "drop_newest", "drop_oldest", "spool")
 _HOST = socket.gethostname()
+_context = current_context
+#: How many attributes a ``LogRecord`` has before ``extra`` adds its own.
+_PLAIN_RECORD_SIZE = len(logging.LogRecord("", 0, "", 0, "", (), None).__dict__)
+_pick = operator.itemgetter(
+    "name", "levelname", "msg", "args", "created", "exc_info", "exc_text",
+    "threadName", "process", "module", "funcName", "lineno",
+)  # fmt: skip
 _PROPERTIES = ValueConverter()
 
 
@@ -198,7 +207,10 @@ class Capturing:
         """Submit a tagged ``event``, an ``event_type``/``event_data`` tag of ``fields``, or
         (neither) the log line ``payload``; never raises (failures are counted and reported)."""
         try:
-            ctx, meta = capture_context(fields)
+            if "correlation_id" in fields or "causation_id" in fields or "user_id" in fields:
+                ctx, meta = capture_context(fields)
+            else:  # capture_context's common case, inline: this runs for every line
+                ctx, meta = _context(), None
             writer = self._writer
             if writer is None:
                 try:
@@ -306,33 +318,58 @@ class LogEventSpec:
         self.event_type = event_type
         self.overflow: Overflow = overflow
 
-    def build(self, record: logging.LogRecord) -> tuple[object, str | None]:
-        """The ``LogRecorded`` body of a ``logging.LogRecord`` (JSON-ready values)."""
-        r = record
+    def build(self, payload: tuple[Any, ...] | logging.LogRecord) -> tuple[object, str | None]:
+        """The ``LogRecorded`` body (JSON-ready values) of what :func:`compact_record` kept of
+        a record (or of the ``logging.LogRecord`` itself)."""
+        if isinstance(payload, tuple):
+            (name, level, msg, args, created, exc_info, exc_text,
+             thread, process, module, fn, line) = payload  # fmt: skip
+            message = _format(msg, args)
+            properties: dict[str, Any] = {}  # compact records carry no extra
+        else:
+            r = payload
+            (name, level, msg, created, exc_info, exc_text,
+             thread, process, module, fn, line) = (
+                r.name, r.levelname, r.msg, r.created, r.exc_info, r.exc_text,
+                r.threadName, r.process, r.module, r.funcName, r.lineno,
+            )  # fmt: skip
+            message = _message(r)
+            properties = safe_properties(
+                (k, v) for k, v in r.__dict__.items() if k not in RECORD_ATTRS and k not in TAG_KEYS
+            )
         exc = None
-        if r.exc_info and r.exc_info[0] is not None:
-            exc = exception_fields(r.exc_info[1])
-        elif r.exc_text:
-            exc = {"Type": None, "Message": None, "StackTrace": r.exc_text}
+        if exc_info and exc_info[0] is not None:
+            exc = exception_fields(exc_info[1])
+        elif exc_text:
+            exc = {"Type": None, "Message": None, "StackTrace": exc_text}
         body = JsonReady(
-            Level=r.levelname,
-            Logger=r.name,
-            Message=_message(r),
-            Template=str(r.msg),
-            Timestamp=format_epoch_utc(r.created),
+            Level=level,
+            Logger=name,
+            Message=message,
+            Template=msg if type(msg) is str else str(msg),
+            Timestamp=format_epoch_utc(created),
             Exception=exc,
-            Thread=r.threadName,
-            Process=r.process,
+            Thread=thread,
+            Process=process,
             Host=_HOST,
             Service=self.service,
-            Module=r.module,
-            Function=r.funcName,
-            Line=r.lineno,
-            Properties=safe_properties(
-                (k, v) for k, v in r.__dict__.items() if k not in RECORD_ATTRS and k not in TAG_KEYS
-            ),
+            Module=module,
+            Function=fn,
+            Line=line,
+            Properties=properties,
         )
         return body, self.event_type
+
+
+def compact_record(record: logging.LogRecord) -> tuple[Any, ...] | logging.LogRecord:
+    """What :meth:`LogEventSpec.build` needs of a plain record, as one tuple, so the queue does
+    not keep the ``LogRecord`` (and its ``__dict__``) alive; a record with ``extra`` fields, or
+    of a ``LogRecord`` subclass (its own ``getMessage``), is kept as it is."""
+    attrs = record.__dict__
+    if len(attrs) > _PLAIN_RECORD_SIZE or type(record) is not logging.LogRecord:
+        return record
+    picked: tuple[Any, ...] = _pick(attrs)
+    return picked
 
 
 class StructlogEventSpec(LogEventSpec):
@@ -387,6 +424,17 @@ def tagged_stream(event: object, stream: object, default: str | None, who: str) 
         f"{who}: no stream for {type(event).__name__}; pass stream=..., declare the class "
         "with category=..., or configure default_stream=..."
     )
+
+
+def _format(msg: object, args: object) -> str:
+    """``LogRecord.getMessage`` on the parts a compact record keeps."""
+    text = str(msg)
+    if args:
+        try:
+            return text % args
+        except Exception as exc:
+            return f"{msg!r} % {args!r} (formatting failed: {type(exc).__name__}: {exc})"
+    return text
 
 
 def _message(record: logging.LogRecord) -> str:

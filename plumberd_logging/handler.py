@@ -23,7 +23,6 @@ writer while ``logging`` holds its module lock (``dictConfig`` does), so they ca
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,20 +31,18 @@ from plumberd_logging._capture import (
     LOG_EVENT_TYPE,
     Capturing,
     LogEventSpec,
+    compact_record,
 )
-from plumberd_logging._diagnostics import in_library_thread, report
+from plumberd_logging._diagnostics import _local as _thread
+from plumberd_logging._diagnostics import report
 from plumberd_logging._options import non_negative_seconds
 from plumberd_logging.config import configured_writer
 from plumberd_logging.writer import EventWriter, Overflow
 
 __all__ = ["EventStoreHandler"]
 
-
-class _Guard(threading.local):
-    active = False  # a class default: reading it on a new thread raises nothing
-
-
-_guard = _Guard()
+compact = compact_record
+_guard = _thread  # the old name; benchmarks/bench_handler.py --breakdown still times a read of it
 
 
 class EventStoreHandler(Capturing, logging.Handler):
@@ -122,7 +119,8 @@ class EventStoreHandler(Capturing, logging.Handler):
         event = attrs.get("event")
         if event is None and not self.capture_logs and "event_type" not in attrs:
             return  # the common case: an untagged line, not captured
-        if _guard.active or in_library_thread():
+        thread = _thread  # one thread-local: the writer's own threads, and "we are emitting"
+        if thread.ours:
             return  # our own transport logging on our thread, or a record logged while we emit
         name = record.name
         ignored = self._ignored.get(name)
@@ -132,11 +130,12 @@ class EventStoreHandler(Capturing, logging.Handler):
             )
         if ignored:
             return
-        _guard.active = True
+        thread.ours = True
         try:
-            self._dispatch(attrs, event, record.created, record)
+            tagged = event is not None or "event_type" in attrs
+            self._dispatch(attrs, event, record.created, None if tagged else compact(record))
         finally:
-            _guard.active = False
+            thread.ours = False
 
     def flush(self) -> None:
         """Wait (up to ``flush_timeout``) until captured events are written, in the handler's

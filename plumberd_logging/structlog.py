@@ -27,7 +27,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from plumberd_logging._capture import LOG_EVENT_TYPE, Capturing, StructlogEventSpec
-from plumberd_logging._diagnostics import in_library_thread
+from plumberd_logging._diagnostics import _local as _thread
 from plumberd_logging._options import as_bool
 from plumberd_logging.writer import EventWriter, Overflow
 
@@ -82,9 +82,9 @@ class EventStoreProcessor(Capturing):
     def __call__(self, logger: object, method_name: str, event_dict: EventDict) -> EventDict:
         domain = event_dict.get("domain_event")
         if domain is not None or "event_type" in event_dict:
-            if not in_library_thread():
+            if not _thread.ours:  # never capture on the writer's own threads
                 self._dispatch(event_dict, domain, time.time(), None)
-        elif self.capture_logs and not in_library_thread():
+        elif self.capture_logs and not _thread.ours:
             now = time.time()
             payload = (dict(event_dict), method_name, now, threading.current_thread().name)
             self._dispatch(event_dict, None, now, payload)
