@@ -103,12 +103,13 @@ import types
 import typing
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Final, TypeVar, Union, overload
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from typing_extensions import ParamSpec, is_typeddict
 
 from plumberd_logging import config
 from plumberd_logging._diagnostics import report
+from plumberd_logging._ids import new_id
 from plumberd_logging.context import _current, derive
 from plumberd_logging.errors import PlumberdError, QueueFull
 from plumberd_logging.streams import _GUID_RE, check_category, stream_for, stream_text
@@ -614,7 +615,9 @@ class Emitter:
                 self._fail("no_writer", f"{type(event).__name__} not emitted: {exc}")
                 return
         try:
-            writer.submit(stream, event, sink=self)
+            # Validated already (the stream plan), so the entry points' path; the context is
+            # the enclosing scope's (the call's own scope was reset before emitting).
+            writer.submit_deferred(stream, event, context=_current.get(), sink=self)
         except QueueFull as exc:
             if raise_queue_full:
                 raise
@@ -740,13 +743,13 @@ class _Decorator:
 
 
 def _sync_wrapper(fn: Callable[..., Any], emitter: Emitter) -> Callable[..., Any]:
-    get, set_, reset, new_id, chain = _current.get, _current.set, _current.reset, uuid4, derive
+    get, set_, reset, reserve, chain = _current.get, _current.set, _current.reset, new_id, derive
     emit = emitter.emit
     emit_error = emitter.emit_error if emitter.on_error is not None else None
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        event_id = new_id()
+        event_id = reserve()
         # The call's scope: caused by its reserved event id, in the enclosing chain.
         token = set_(chain(get(), None, event_id))
         try:
@@ -767,13 +770,13 @@ def _sync_wrapper(fn: Callable[..., Any], emitter: Emitter) -> Callable[..., Any
 
 
 def _async_wrapper(fn: Callable[..., Any], emitter: Emitter) -> Callable[..., Any]:
-    get, set_, reset, new_id, chain = _current.get, _current.set, _current.reset, uuid4, derive
+    get, set_, reset, reserve, chain = _current.get, _current.set, _current.reset, new_id, derive
     emit = emitter.emit
     emit_error = emitter.emit_error if emitter.on_error is not None else None
 
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        event_id = new_id()
+        event_id = reserve()
         # The call's scope: caused by its reserved event id, in the enclosing chain.
         token = set_(chain(get(), None, event_id))
         try:

@@ -107,7 +107,7 @@ class EventStoreHandler(Capturing, logging.Handler):
 
     def handle(self, record: logging.LogRecord) -> bool | logging.LogRecord:  # type: ignore[override]
         """Filter, then emit without the handler lock: the writer is thread-safe."""
-        rv: object = self.filter(record)
+        rv: object = self.filter(record) if self.filters else True
         if rv:
             self.emit(rv if isinstance(rv, logging.LogRecord) else record)  # 3.12+: replaced
         return rv  # type: ignore[return-value]
