@@ -14,10 +14,14 @@ Or from ``dictConfig``::
                             "url": "esdb://localhost:2113?tls=false", "capture_logs": True}}
 
 What a handler owes its callers (stdlib ``logging.handlers`` habits): the record is only looked at
-on the caller's thread (no formatting, no encoding, no I/O there); failures at capture go to
-``handleError``; records from grpc, kurrentdbclient and plumberd_logging itself, and any record
-logged on the writer's own thread, never come back in; ``flush``/``close`` never wait on the
-writer while ``logging`` holds its module lock (``dictConfig`` does), so they cannot deadlock.
+on the caller's thread (no formatting, no encoding, no I/O there; a plain record is reduced to a
+tuple, so the queue does not keep it alive); a record that cannot be written never raises and
+prints no traceback (one stderr line per reason, counted in ``handler.failures``); records from
+grpc, kurrentdbclient and plumberd_logging itself, and any record logged on the writer's own
+thread, never come back in; ``flush``/``close`` never wait on the writer while ``logging`` holds
+its module lock (``dictConfig`` does), so they cannot deadlock. Attached to the root logger, the
+handler says once (at its first ``flush``, at the latest at exit) when the root's level kept
+every record from it.
 """
 
 from __future__ import annotations
@@ -144,10 +148,12 @@ class EventStoreHandler(Capturing, logging.Handler):
         Returns at once when called with ``logging``'s module lock held (``dictConfig`` and
         ``logging.shutdown`` paths), since the writer's thread may need that lock itself.
         """
-        self._check_level()
+        locked = _logging_lock_held()
+        if not locked:  # not during a dictConfig reconfiguration: its new levels are not set yet
+            self._check_level()
         writer = self._writer if self._writer is not None else configured_writer()
         if writer is not None:
-            writer.flush(0 if _logging_lock_held() else self.flush_timeout)
+            writer.flush(0 if locked else self.flush_timeout)
 
     def close(self) -> None:
         """Detach; a writer the handler created is closed (delivering what it holds)."""

@@ -215,3 +215,28 @@ def test_no_level_line_when_records_arrive_or_the_level_fits(
     assert capsys.readouterr().err == ""
     pristine_root.removeHandler(wide)
     wide.close()
+
+
+def test_no_level_line_while_dictconfig_reconfigures(
+    eventstore: InMemoryEventStore,
+    pristine_root: logging.Logger,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from plumberd_logging import _diagnostics
+
+    monkeypatch.setattr(_diagnostics, "_last", {})
+    config = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "handlers": {"events": {"class": "plumberd_logging.EventStoreHandler",
+                                "url": eventstore.url, "capture_logs": True}},
+        "root": {"handlers": ["events"], "level": "WARNING"},
+    }  # fmt: skip
+    logging.config.dictConfig(config)
+    config["root"]["level"] = "INFO"  # type: ignore[index]
+    logging.config.dictConfig(config)  # flushes and closes the first handler, lock held
+    assert "root logger's level" not in capsys.readouterr().err
+    for h in ours(pristine_root):
+        pristine_root.removeHandler(h)
+        h.close()
