@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import os
+import json
 import pickle
+import subprocess
 import sys
+import textwrap
 import uuid
 
 import pytest
@@ -26,18 +28,26 @@ def test_ids_are_unique_random_version_4_uuids() -> None:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="os.fork")
 def test_a_forked_child_draws_other_ids_than_its_parent() -> None:
-    new_id()  # a batch is drawn: the child must not reuse what is left of it
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        os.write(write, "".join(str(new_id()) for _ in range(10)).encode())
-        os._exit(0)
-    os.close(write)
-    child = os.read(read, 4096).decode()
-    os.close(read)
-    os.waitpid(pid, 0)
-    parent = "".join(str(new_id()) for _ in range(10))
-    assert child != parent
-    assert not {child[i : i + 36] for i in range(0, 360, 36)} & {
-        parent[i : i + 36] for i in range(0, 360, 36)
-    }
+    code = textwrap.dedent(
+        """
+        import json, os
+        from plumberd_logging._ids import new_id
+
+        new_id()  # a batch is drawn: the child must not reuse what is left of it
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.write(write, json.dumps([str(new_id()) for _ in range(10)]).encode())
+            os._exit(0)
+        os.close(write)
+        child = json.loads(os.read(read, 65536))
+        os.waitpid(pid, 0)
+        print(json.dumps({"child": child, "parent": [str(new_id()) for _ in range(10)]}))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    drawn = json.loads(done.stdout)
+    assert len(drawn["child"]) == len(drawn["parent"]) == 10
+    assert not set(drawn["child"]) & set(drawn["parent"])
