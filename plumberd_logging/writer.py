@@ -581,6 +581,8 @@ class EventWriter:
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every event submitted so far is delivered or failed; False on timeout."""
         with self._lock:
+            if self._closed:  # e.g. closed at exit: nothing more will be sent, never wait again
+                return not any(not r.done() for r in (*self._queue, *self._inflight))
             target = self._next_seq - 1
             self._flushes += 1
         self._wakeup.set()

@@ -8,6 +8,7 @@ import logging
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -75,3 +76,25 @@ def test_forked_child_ending_with_logging_shutdown_and_os_exit_delivers(
     report = json.loads(done.stdout)
     assert report["status"] == 0
     assert [str(e.id) for e in eventstore.events("Child-1")] == report["ids"]
+
+
+def test_flush_after_the_writer_closed_returns_at_once(eventstore: InMemoryEventStore) -> None:
+    """At exit the writer closes first (within close_timeout); logging.shutdown() then flushes
+    the handler, which must not wait a second time for a server that does not answer."""
+    hang = eventstore.faults.hang("BatchAppend")
+    try:
+        writer = configure(eventstore.url, linger=0)
+        handler = EventStoreHandler(flush_timeout=5)
+        log = logging.getLogger("life.closed")
+        log.propagate = False
+        log.setLevel(logging.INFO)
+        log.addHandler(handler)
+        log.info("stuck", extra={"event": Note(key="stuck")})
+        assert not writer.close(timeout=0.3)  # what the exit hook does, with a short timeout
+        started = time.monotonic()
+        handler.flush()
+        handler.close()
+        assert time.monotonic() - started < 1.0
+        log.removeHandler(handler)
+    finally:
+        hang.cancel()
