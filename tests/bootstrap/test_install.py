@@ -137,6 +137,19 @@ def test_settings_from_env_name_the_bad_variable() -> None:
         settings_from_env({"PLUMBERD_CAPTURE_LOGS": "maybe"})
 
 
+def test_environment_values_use_the_shared_validators() -> None:
+    """The same rules (and words) as the constructors' options: _options."""
+    settings = settings_from_env(
+        {"PLUMBERD_CAPTURE_LOGS": " On ", "PLUMBERD_MAX_QUEUE_EVENTS": " 7 "}
+    )
+    assert settings.capture_logs is True
+    assert settings.writer_options == {"max_queue_events": 7}
+    with pytest.raises(
+        ValueError, match=r"^\$PLUMBERD_LINGER='soon': expected a number of seconds >= 0, got"
+    ):  # was: "cannot parse: could not convert string to float: 'soon'"
+        settings_from_env({"PLUMBERD_LINGER": "soon"})
+
+
 def test_uninstall_restores_exactly_what_install_changed(
     eventstore: InMemoryEventStore, pristine_root: logging.Logger
 ) -> None:
