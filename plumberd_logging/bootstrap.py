@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from plumberd_logging.config import configure, settings_from_env
-from plumberd_logging.handler import EventStoreHandler
+from plumberd_logging.handler import EventStoreHandler, warn_level_blocks
 
 __all__ = ["install", "uninstall"]
 
@@ -36,6 +36,10 @@ _lock = threading.RLock()
 _installed: EventStoreHandler | None = None
 _level = logging.INFO
 _originals: dict[str, Callable[..., Any]] = {}
+#: What install() changed, to put back in uninstall(): (old, new) root level, and handlers
+#: whose level it raised from NOTSET (with the level it gave them).
+_root_level: tuple[int, int] | None = None
+_raised: list[tuple[logging.Handler, int]] = []
 
 
 def install(
@@ -50,7 +54,8 @@ def install(
 
     Unset arguments come from the environment (``PLUMBERD_URL``, ``PLUMBERD_LEVEL``,
     ``PLUMBERD_CAPTURE_LOGS``, ``PLUMBERD_SERVICE`` and the writer's variables). Calling it again
-    replaces the earlier installation.
+    replaces the earlier installation. When the root logger's level would still keep records
+    from the handler, one stderr line says so.
     """
     global _installed, _level
     settings = settings_from_env()
@@ -67,17 +72,31 @@ def install(
         _installed, _level = handler, resolved
         _attach()
         _patch_configurators()
+    warn_level_blocks(handler)
     return handler
 
 
 def uninstall() -> None:
-    """Detach what :func:`install` attached (the default writer stays configured)."""
-    global _installed
+    """Undo :func:`install`: detach its handler (closing it), put back the root level and the
+    handler levels it changed (unless the application changed them since) and the original
+    ``basicConfig``/``dictConfig``/``fileConfig``. Handlers it did not add are left alone; the
+    default writer stays configured."""
+    global _installed, _root_level
     with _lock:
         handler, _installed = _installed, None
-        if handler is not None:
-            _detach()
-            handler.close()
+        _unpatch_configurators()
+        if handler is None:
+            return
+        _detach(handler)
+        root = logging.getLogger()
+        for other, given in _raised:
+            if other.level == given:
+                other.setLevel(logging.NOTSET)
+        _raised.clear()
+        if _root_level is not None and root.level == _root_level[1]:
+            root.setLevel(_root_level[0])
+        _root_level = None
+        handler.close()
 
 
 class _LastResort(logging.Handler):
@@ -93,7 +112,7 @@ class _LastResort(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         logger: logging.Logger | None = logging.getLogger(record.name)
         while logger is not None:
-            if any(not isinstance(h, _OURS) for h in logger.handlers):
+            if any(h is not _installed and h is not self for h in logger.handlers):
                 return  # someone else handles it, as without us
             if not logger.propagate:
                 break
@@ -103,21 +122,24 @@ class _LastResort(logging.Handler):
             last.handle(record)
 
 
-_OURS = (EventStoreHandler, _LastResort)
 _fallback = _LastResort()
 
 
 def _attach() -> None:
     """Attach ours to the root logger without changing what the application's handlers do."""
+    global _root_level
     handler = _installed
     if handler is None:
         return
     root = logging.getLogger()
-    others = [h for h in root.handlers if not isinstance(h, _OURS)]
-    if root.getEffectiveLevel() > _level:
+    others = [h for h in root.handlers if h is not handler and h is not _fallback]
+    effective = root.getEffectiveLevel()
+    if effective > _level:
         for other in others:  # they keep seeing exactly what they saw before
             if other.level == logging.NOTSET:
-                other.setLevel(root.getEffectiveLevel())
+                other.setLevel(effective)
+                _raised.append((other, effective))
+        _root_level = (root.level, _level)
         root.setLevel(_level)
     if handler not in root.handlers:
         root.addHandler(handler)
@@ -125,10 +147,11 @@ def _attach() -> None:
         root.addHandler(_fallback)
 
 
-def _detach() -> None:
+def _detach(handler: logging.Handler | None) -> None:
+    """Remove what we added (our handler, the last-resort stand-in); nothing else."""
     root = logging.getLogger()
-    for h in root.handlers[:]:
-        if isinstance(h, _OURS):
+    for h in (handler, _fallback):
+        if h is not None and h in root.handlers:
             root.removeHandler(h)
 
 
@@ -136,7 +159,7 @@ def _reattaching(name: str, fn: _F) -> _F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         with _lock:
-            _detach()  # so basicConfig does not take ours for the application's configuration
+            _detach(_installed)  # so basicConfig does not take ours for the app's configuration
             try:
                 return fn(*args, **kwargs)
             finally:
@@ -146,14 +169,25 @@ def _reattaching(name: str, fn: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
+_TARGETS = (
+    (logging, "basicConfig"),
+    (logging.config, "dictConfig"),
+    (logging.config, "fileConfig"),
+)
+
+
 def _patch_configurators() -> None:
-    targets = (
-        (logging, "basicConfig"),
-        (logging.config, "dictConfig"),
-        (logging.config, "fileConfig"),
-    )
-    for module, name in targets:
+    for module, name in _TARGETS:
         current = getattr(module, name)
         if not hasattr(current, "__plumberd_original__"):
             _originals[f"{module.__name__}.{name}"] = current
             setattr(module, name, _reattaching(name, current))
+
+
+def _unpatch_configurators() -> None:
+    """Put the originals back, unless someone replaced our wrapper since (then it stays theirs)."""
+    for module, name in _TARGETS:
+        original = _originals.pop(f"{module.__name__}.{name}", None)
+        current = getattr(module, name)
+        if original is not None and getattr(current, "__plumberd_original__", None) is original:
+            setattr(module, name, original)

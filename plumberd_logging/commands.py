@@ -57,7 +57,7 @@ from uuid import UUID, uuid4
 from plumberd_logging._diagnostics import report
 from plumberd_logging.client import EventStoreClient, RecordedEvent
 from plumberd_logging.codec import EncodedEvent
-from plumberd_logging.context import current_context
+from plumberd_logging.context import current_context, derive
 from plumberd_logging.errors import AccessDenied, InvalidEvent, PlumberdError, StreamNotFound
 from plumberd_logging.events import event_type_of
 from plumberd_logging.metadata import Metadata
@@ -316,13 +316,10 @@ class CommandBus:
             command_id = _command_id(command.id)
             body = command
             event_type = command_type if command_type is not None else event_type_of(command)
-        ctx = current_context()
-        if ctx is None:
-            corr = cause = str(command_id)
-            user = self.user_id
-        else:
-            corr, cause = str(ctx.correlation_id), str(ctx.causation_id)
-            user = ctx.user_id if ctx.user_id is not None else self.user_id
+        ctx = derive(current_context(), root_id=command_id)  # a root: the command's own id
+        assert ctx is not None
+        corr, cause = str(ctx.correlation_id), str(ctx.causation_id)
+        user = ctx.user_id if ctx.user_id is not None else self.user_id
         custom = {
             "$correlationId": corr,
             "$causationId": cause,

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from plumberd_logging._options import as_bool, non_negative_seconds, positive_int
 from plumberd_logging.errors import PlumberdError
 from plumberd_logging.writer import EventWriter
 
@@ -30,6 +31,7 @@ __all__ = [
     "EnvVar",
     "Settings",
     "configure",
+    "configured_writer",
     "default_writer",
     "reset_default_writer",
     "settings_from_env",
@@ -38,13 +40,13 @@ __all__ = [
 URL_VAR = "PLUMBERD_URL"
 
 
+#: The name the shared validators (``_options``) are given here; settings_from_env() replaces
+#: it with the variable's name and value.
+_VALUE = "value"
+
+
 def _bool(text: str) -> bool:
-    value = text.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError("expected true or false")
+    return as_bool(text, _VALUE)
 
 
 def _level(text: str) -> int:
@@ -58,17 +60,11 @@ def _level(text: str) -> int:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise ValueError("expected a positive integer")
-    return value
+    return positive_int(text, _VALUE)
 
 
 def _seconds(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise ValueError("expected a number of seconds >= 0")
-    return value
+    return non_negative_seconds(text, _VALUE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,7 +157,9 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         try:
             values[var.option] = var.parse(text)
         except ValueError as exc:
-            reason = str(exc) if "expected" in str(exc) else f"cannot parse: {exc}"
+            reason = str(exc).removeprefix(f"{_VALUE}: ")
+            if "expected" not in reason:
+                reason = f"cannot parse: {reason}"
             raise ValueError(f"${var.name}={text!r}: {reason} ({var.help})") from None
     writer_options = {k: v for k, v in values.items() if k not in _HANDLER_OPTIONS}
     return Settings(
@@ -203,6 +201,11 @@ def default_writer() -> EventWriter:
         if _default is None:
             _default = _writer_from(None, {})
         return _default
+
+
+def configured_writer() -> EventWriter | None:
+    """The default writer if one exists; unlike :func:`default_writer` never creates one."""
+    return _default
 
 
 def reset_default_writer(*, close: bool = True, timeout: float | None = None) -> None:

@@ -37,9 +37,10 @@ import json
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any, Protocol
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from plumberd_logging._guid import parse_guid
+from plumberd_logging._ids import new_id
 
 __all__ = [
     "CorrelationContext",
@@ -48,6 +49,7 @@ __all__ = [
     "context_from",
     "correlation",
     "current_context",
+    "derive",
     "use_context",
 ]
 
@@ -83,29 +85,70 @@ def current_context() -> CorrelationContext | None:
     return _current.get()
 
 
+def derive(
+    outer: CorrelationContext | None,
+    correlation_id: UUID | None = None,
+    causation_id: UUID | None = None,
+    user_id: str | None = None,
+    *,
+    root_id: UUID | None = None,
+) -> CorrelationContext | None:
+    """The ids of a message captured inside ``outer`` with these explicit parts: THE rule.
+
+    Every entry point derives ids here (``extra`` of a log record, a structlog event dict,
+    ``correlation()``, ``CommandBus``, an ``@emits`` call), so they always agree (the table is
+    in docs/correlation.md):
+
+    * nothing explicit: ``outer`` as it is (``None`` outside any scope: a root message);
+    * a correlation id only: inside ``outer``'s chain (the same id) the causation stays
+      ``outer``'s; any other id starts that chain, with the id itself as causation;
+    * a causation id only: ``outer``'s correlation, else the causation id (a message without a
+      known chain is its own root);
+    * the user: the one given, else ``outer``'s.
+
+    A root (no scope, no ids) is ``root_id`` for both ids, or ``None`` without one: the event's
+    own id, known once it is encoded (a ``user_id`` then goes in its metadata).
+
+    >>> ctx = derive(None, causation_id=UUID(int=7))
+    >>> ctx.correlation_id.int, ctx.causation_id.int
+    (7, 7)
+    """
+    if correlation_id is None:
+        if causation_id is None:
+            if outer is not None:
+                if user_id is None or user_id == outer.user_id:
+                    return outer
+                return CorrelationContext(outer.correlation_id, outer.causation_id, user_id)
+            if root_id is None:
+                return None
+            return CorrelationContext(root_id, root_id, user_id)
+        correlation_id = outer.correlation_id if outer is not None else causation_id
+    elif causation_id is None:
+        same_chain = outer is not None and outer.correlation_id == correlation_id
+        causation_id = outer.causation_id if same_chain and outer is not None else correlation_id
+    if user_id is None and outer is not None:
+        user_id = outer.user_id
+    return CorrelationContext(correlation_id, causation_id, user_id)
+
+
 @contextlib.contextmanager
 def correlation(
     correlation_id: UUID | str | None = None,
     causation_id: UUID | str | None = None,
     user_id: str | None = None,
 ) -> Iterator[CorrelationContext]:
-    """Open a correlation scope; unspecified parts are inherited from the enclosing scope.
+    """Open a correlation scope; the ids follow :func:`derive` (unspecified parts come from the
+    enclosing scope).
 
-    With no enclosing scope and no ``correlation_id``, a new one is generated; ``causation_id``
-    then defaults to the correlation id (the scope acts as the root message of the chain).
+    With no enclosing scope and no ids, a new id is generated for both: the scope acts as the
+    root message of a new chain.
     """
-    outer = _current.get()
     corr = _guid(correlation_id, "correlation_id")
     cause = _guid(causation_id, "causation_id")
     if user_id is not None and not isinstance(user_id, str):
         raise TypeError(f"correlation(user_id=...): expected str or None, got {user_id!r}")
-    if corr is None:
-        corr = outer.correlation_id if outer is not None else uuid4()
-    if cause is None:
-        cause = outer.causation_id if outer is not None and outer.correlation_id == corr else corr
-    if user_id is None and outer is not None:
-        user_id = outer.user_id
-    ctx = CorrelationContext(corr, cause, user_id)
+    ctx = derive(_current.get(), corr, cause, user_id, root_id=new_id())
+    assert ctx is not None
     token = _current.set(ctx)
     try:
         yield ctx

@@ -55,7 +55,8 @@ or ``asyncio.CancelledError`` emit nothing.
 An event that cannot be built (missing or unknown fields, a stream that cannot be named, no writer
 configured, a closed writer) is not emitted: a rate-limited line goes to stderr and it is counted
 in ``emitter_of(fn).failures`` and :func:`emit_failures`. Events the writer cannot encode or
-append are dead-lettered by the writer (its ``stats()``, ``on_failed``). Queueing never waits
+append are dead-lettered by the writer (its ``stats()``, ``on_failed``) and counted there too,
+under the writer's reason. Queueing never waits
 while the writer's queue has room; when it is full, the writer's overflow policy applies on the
 calling thread (for ``async def`` functions: on the event loop), so a writer serving coroutines
 is best configured with ``overflow="drop_newest"`` (counted) or a ``block_timeout`` you accept.
@@ -102,13 +103,14 @@ import types
 import typing
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Final, TypeVar, Union, overload
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from typing_extensions import ParamSpec, is_typeddict
 
 from plumberd_logging import config
 from plumberd_logging._diagnostics import report
-from plumberd_logging.context import CorrelationContext, _current
+from plumberd_logging._ids import new_id
+from plumberd_logging.context import _current, derive
 from plumberd_logging.errors import PlumberdError, QueueFull
 from plumberd_logging.streams import _GUID_RE, check_category, stream_for, stream_text
 from plumberd_logging.writer import EventWriter
@@ -140,7 +142,9 @@ def emit_failures() -> dict[str, int]:
 
     Reasons: ``"build"`` (fields missing or unknown, ``fields=`` raised, the event class raised),
     ``"stream"`` (no stream could be named), ``"no_writer"`` (nothing configured), ``"submit"``
-    (the writer refused: closed, or ``QueueFull`` while reporting an exception).
+    (the writer refused: closed, or ``QueueFull`` while reporting an exception); and what the
+    writer dropped or dead-lettered later, under the reason its ``stats()`` uses
+    (``"invalid"``, ``"too_large"``, ``"queue_full"``, ``"closed"``...).
     """
     with _failures_lock:
         return dict(_failures)
@@ -611,7 +615,9 @@ class Emitter:
                 self._fail("no_writer", f"{type(event).__name__} not emitted: {exc}")
                 return
         try:
-            writer.submit(stream, event)
+            # Validated already (the stream plan), so the entry points' path; the context is
+            # the enclosing scope's (the call's own scope was reset before emitting).
+            writer.submit_deferred(stream, event, context=_current.get(), sink=self)
         except QueueFull as exc:
             if raise_queue_full:
                 raise
@@ -654,11 +660,19 @@ class Emitter:
         return stream_text("".join(pieces))
 
     def _fail(self, reason: str, message: str) -> None:
+        self._count(reason)
+        report(f"emits:{reason}:{id(self)}", f"{self._what}: {message}")
+
+    def _count(self, reason: str) -> None:
         with self._lock:
             self.failures[reason] += 1
         with _failures_lock:
             _failures[reason] += 1
-        report(f"emits:{reason}:{id(self)}", f"{self._what}: {message}")
+
+    def failed(self, reason: str, exc: BaseException) -> None:
+        """``FailureSink``: the writer dropped or dead-lettered an event of this function (it
+        reports that on stderr itself); counted under the writer's reason."""
+        self._count(reason)
 
 
 def _render(name: str, value: object) -> str:
@@ -729,26 +743,15 @@ class _Decorator:
 
 
 def _sync_wrapper(fn: Callable[..., Any], emitter: Emitter) -> Callable[..., Any]:
-    get, set_, reset, new_id, ctx_cls = (
-        _current.get,
-        _current.set,
-        _current.reset,
-        uuid4,
-        CorrelationContext,
-    )
+    get, set_, reset, reserve, chain = _current.get, _current.set, _current.reset, new_id, derive
     emit = emitter.emit
     emit_error = emitter.emit_error if emitter.on_error is not None else None
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        outer = get()
-        event_id = new_id()
+        event_id = reserve()
         # The call's scope: caused by its reserved event id, in the enclosing chain.
-        token = set_(
-            ctx_cls(event_id, event_id, None)
-            if outer is None
-            else ctx_cls(outer.correlation_id, event_id, outer.user_id)
-        )
+        token = set_(chain(get(), None, event_id))
         try:
             result = fn(*args, **kwargs)
         except Exception as exc:
@@ -767,26 +770,15 @@ def _sync_wrapper(fn: Callable[..., Any], emitter: Emitter) -> Callable[..., Any
 
 
 def _async_wrapper(fn: Callable[..., Any], emitter: Emitter) -> Callable[..., Any]:
-    get, set_, reset, new_id, ctx_cls = (
-        _current.get,
-        _current.set,
-        _current.reset,
-        uuid4,
-        CorrelationContext,
-    )
+    get, set_, reset, reserve, chain = _current.get, _current.set, _current.reset, new_id, derive
     emit = emitter.emit
     emit_error = emitter.emit_error if emitter.on_error is not None else None
 
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        outer = get()
-        event_id = new_id()
+        event_id = reserve()
         # The call's scope: caused by its reserved event id, in the enclosing chain.
-        token = set_(
-            ctx_cls(event_id, event_id, None)
-            if outer is None
-            else ctx_cls(outer.correlation_id, event_id, outer.user_id)
-        )
+        token = set_(chain(get(), None, event_id))
         try:
             result = await fn(*args, **kwargs)
         except Exception as exc:

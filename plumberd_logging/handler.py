@@ -14,43 +14,42 @@ Or from ``dictConfig``::
                             "url": "esdb://localhost:2113?tls=false", "capture_logs": True}}
 
 What a handler owes its callers (stdlib ``logging.handlers`` habits): the record is only looked at
-on the caller's thread (no formatting, no encoding, no I/O there); failures at capture go to
-``handleError``; records from grpc, kurrentdbclient and plumberd_logging itself, and any record
-logged on the writer's own thread, never come back in; ``flush``/``close`` never wait on the
-writer while ``logging`` holds its module lock (``dictConfig`` does), so they cannot deadlock.
+on the caller's thread (no formatting, no encoding, no I/O there; a plain record is reduced to a
+tuple, so the queue does not keep it alive); a record that cannot be written never raises and
+prints no traceback (one stderr line per reason, counted in ``handler.failures``); records from
+grpc, kurrentdbclient and plumberd_logging itself, and any record logged on the writer's own
+thread, never come back in; ``flush``/``close`` never wait on the writer while ``logging`` holds
+its module lock (``dictConfig`` does), so they cannot deadlock. Attached to the root logger, the
+handler says once (at its first ``flush``, at the latest at exit) when the root's level kept
+every record from it.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterable
 from typing import Any
 
 from plumberd_logging._capture import (
     DEFAULT_IGNORE,
     LOG_EVENT_TYPE,
+    Capturing,
     LogEventSpec,
-    capture_context,
-    resolve_writer,
-    tagged_stream,
+    compact_record,
 )
-from plumberd_logging._diagnostics import in_library_thread
-from plumberd_logging.config import default_writer
-from plumberd_logging.streams import stream_text
+from plumberd_logging._diagnostics import _local as _thread
+from plumberd_logging._diagnostics import report
+from plumberd_logging._options import non_negative_seconds
+from plumberd_logging.config import configured_writer
 from plumberd_logging.writer import EventWriter, Overflow
 
 __all__ = ["EventStoreHandler"]
 
-
-class _Guard(threading.local):
-    active = False  # a class default: reading it on a new thread raises nothing
-
-
-_guard = _Guard()
+compact = compact_record
+_guard = _thread  # the old name; benchmarks/bench_handler.py --breakdown still times a read of it
 
 
-class EventStoreHandler(logging.Handler):
+class EventStoreHandler(Capturing, logging.Handler):
     """Writes tagged log records (and, optionally, every record) to EventStoreDB/KurrentDB.
 
     ``url`` creates the handler's own writer (``writer_options`` go to it, and the handler closes
@@ -61,6 +60,10 @@ class EventStoreHandler(logging.Handler):
     stream rule. ``log_overflow`` (default ``drop_newest``: a full queue drops log lines, counted)
     and ``event_overflow`` (default: the writer's policy, ``block`` then ``QueueFull``) apply when
     the writer's queue is full. ``ignore``: logger names (and their children) never captured.
+
+    A record that cannot be written never raises and prints no traceback: one stderr line per
+    reason (rate limited) and a count in ``failures`` (``Counter`` by reason), which also
+    counts the events the writer drops or dead-letters later.
     """
 
     def __init__(
@@ -80,41 +83,48 @@ class EventStoreHandler(logging.Handler):
         flush_timeout: float = 5.0,
         **writer_options: Any,
     ) -> None:
-        super().__init__(level)
-        self._writer, self._owns_writer = resolve_writer(
-            url, writer, writer_options, "EventStoreHandler"
-        )
-        self.capture_logs = _as_bool(capture_logs, "capture_logs")
-        self._spec = LogEventSpec(
-            service, log_stream, log_event_type, log_overflow, "EventStoreHandler"
-        )
-        self.default_stream = default_stream
-        self.event_overflow: Overflow | None = event_overflow
         if isinstance(ignore, str):
             raise TypeError("EventStoreHandler(ignore=...): expected a list of logger names")
+        self.flush_timeout = non_negative_seconds(
+            flush_timeout, "EventStoreHandler(flush_timeout=...)"
+        )
+        super().__init__(level)
+        self._setup(
+            "EventStoreHandler",
+            LogEventSpec,
+            url=url,
+            writer=writer,
+            writer_options=writer_options,
+            capture_logs=capture_logs,
+            service=service,
+            log_stream=log_stream,
+            log_event_type=log_event_type,
+            default_stream=default_stream,
+            log_overflow=log_overflow,
+            event_overflow=event_overflow,
+            stream_what="extra['stream']",
+        )
         self._ignore = tuple(ignore)
         self._ignored: dict[str, bool] = {}
-        self.flush_timeout = flush_timeout
-
-    @property
-    def writer(self) -> EventWriter:
-        """The writer records go to (the default writer unless one was given)."""
-        return self._writer if self._writer is not None else default_writer()
+        self._seen = False  # a record reached emit (for the level check at exit)
+        self._level_warned = False
 
     def handle(self, record: logging.LogRecord) -> bool | logging.LogRecord:  # type: ignore[override]
         """Filter, then emit without the handler lock: the writer is thread-safe."""
-        rv: object = self.filter(record)
+        rv: object = self.filter(record) if self.filters else True
         if rv:
             self.emit(rv if isinstance(rv, logging.LogRecord) else record)  # 3.12+: replaced
         return rv  # type: ignore[return-value]
 
     def emit(self, record: logging.LogRecord) -> None:
         """Capture ``record``: a reference and a few lookups; the rest is the writer's job."""
+        self._seen = True
         attrs = record.__dict__
         event = attrs.get("event")
         if event is None and not self.capture_logs and "event_type" not in attrs:
             return  # the common case: an untagged line, not captured
-        if _guard.active or in_library_thread():
+        thread = _thread  # one thread-local: the writer's own threads, and "we are emitting"
+        if thread.ours:
             return  # our own transport logging on our thread, or a record logged while we emit
         name = record.name
         ignored = self._ignored.get(name)
@@ -124,65 +134,26 @@ class EventStoreHandler(logging.Handler):
             )
         if ignored:
             return
-        _guard.active = True
+        thread.ours = True
         try:
-            ctx, meta = capture_context(attrs)
-            writer = self._writer if self._writer is not None else default_writer()
-            if event is not None:
-                stream = stream_text(
-                    tagged_stream(event, attrs.get("stream"), self.default_stream, "extra"),
-                    what="extra['stream']",
-                )
-                writer.submit_deferred(
-                    stream,
-                    event,
-                    overflow=self.event_overflow,
-                    metadata=meta,
-                    created=record.created,
-                    context=ctx,
-                )
-            elif "event_type" in attrs:
-                data = attrs.get("event_data")
-                tag_stream = attrs.get("stream") or self.default_stream
-                if tag_stream is None:
-                    raise ValueError(
-                        "a record tagged with event_type needs extra={'stream': ...} "
-                        "(or the handler's default_stream)"
-                    )
-                writer.submit_deferred(
-                    stream_text(str(tag_stream), what="extra['stream']"),
-                    {} if data is None else data,
-                    event_type=str(attrs["event_type"]),
-                    overflow=self.event_overflow,
-                    metadata=meta,
-                    created=record.created,
-                    context=ctx,
-                )
-            else:
-                spec = self._spec
-                writer.submit_deferred(
-                    spec.stream,
-                    record,
-                    spec,
-                    overflow=spec.overflow,
-                    metadata=meta,
-                    created=record.created,
-                    context=ctx,
-                )
-        except Exception:
-            self.handleError(record)
+            tagged = event is not None or "event_type" in attrs
+            self._dispatch(attrs, event, record.created, None if tagged else compact(record))
         finally:
-            _guard.active = False
+            thread.ours = False
 
     def flush(self) -> None:
-        """Wait (up to ``flush_timeout``) until captured events are written.
+        """Wait (up to ``flush_timeout``) until captured events are written, in the handler's
+        writer or the default one.
 
         Returns at once when called with ``logging``'s module lock held (``dictConfig`` and
         ``logging.shutdown`` paths), since the writer's thread may need that lock itself.
         """
-        writer = self._writer
+        locked = _logging_lock_held()
+        if not locked:  # not during a dictConfig reconfiguration: its new levels are not set yet
+            self._check_level()
+        writer = self._writer if self._writer is not None else configured_writer()
         if writer is not None:
-            writer.flush(0 if _logging_lock_held() else self.flush_timeout)
+            writer.flush(0 if locked else self.flush_timeout)
 
     def close(self) -> None:
         """Detach; a writer the handler created is closed (delivering what it holds)."""
@@ -192,31 +163,43 @@ class EventStoreHandler(logging.Handler):
         finally:
             super().close()
 
+    def _check_level(self) -> None:
+        """Once: say so when, attached to the root logger, no record ever reached us because the
+        root's level is above ours (the quick start that "writes nothing")."""
+        if not self._seen and not self._level_warned:
+            self._level_warned = warn_level_blocks(self)
+
     def __repr__(self) -> str:
         level = logging.getLevelName(self.level)
         target = repr(self._writer) if self._writer is not None else "default writer"
         return f"<EventStoreHandler {target} ({level})>"
 
 
+def warn_level_blocks(handler: logging.Handler) -> bool:
+    """One stderr line when ``handler`` is on the root logger and the root's effective level
+    drops the records it is there for (its own level; ``INFO`` when it has none).
+
+    Returns whether the line was written. ``install()``, ``plumberd run`` and the handler's
+    first ``flush()`` (at the latest ``logging.shutdown()`` at exit) call it.
+    """
+    root = logging.getLogger()
+    if handler not in root.handlers:
+        return False
+    wanted = handler.level if handler.level != logging.NOTSET else logging.INFO
+    effective = root.getEffectiveLevel()
+    if effective <= wanted:
+        return False
+    name, want_name = logging.getLevelName(effective), logging.getLevelName(wanted)
+    return report(
+        f"level:{id(handler)}",
+        f"the root logger's level is {name}, so {want_name} records never reach "
+        f"{type(handler).__name__} (and are not written); lower it, e.g. "
+        f"logging.basicConfig(level=logging.{want_name}) or "
+        f"logging.getLogger().setLevel(logging.{want_name})",
+    )
+
+
 def _logging_lock_held() -> bool:
     lock = getattr(logging, "_lock", None)
     is_owned = getattr(lock, "_is_owned", None)
     return bool(is_owned()) if callable(is_owned) else False
-
-
-def _as_bool(value: object, name: str) -> bool:
-    """Booleans from dictConfig/fileConfig may arrive as strings."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in (
-        "1",
-        "true",
-        "yes",
-        "on",
-        "0",
-        "false",
-        "no",
-        "off",
-    ):
-        return value.lower() in ("1", "true", "yes", "on")
-    raise ValueError(f"EventStoreHandler({name}=...): expected a bool, got {value!r}")

@@ -26,16 +26,9 @@ import time
 from collections.abc import MutableMapping
 from typing import Any
 
-from plumberd_logging._capture import (
-    LOG_EVENT_TYPE,
-    StructlogEventSpec,
-    capture_context,
-    resolve_writer,
-    tagged_stream,
-)
-from plumberd_logging._diagnostics import in_library_thread
-from plumberd_logging.config import default_writer
-from plumberd_logging.streams import stream_text
+from plumberd_logging._capture import LOG_EVENT_TYPE, Capturing, StructlogEventSpec
+from plumberd_logging._diagnostics import _local as _thread
+from plumberd_logging._options import as_bool
 from plumberd_logging.writer import EventWriter, Overflow
 
 __all__ = ["EventStoreProcessor"]
@@ -43,13 +36,15 @@ __all__ = ["EventStoreProcessor"]
 EventDict = MutableMapping[str, Any]
 
 
-class EventStoreProcessor:
+class EventStoreProcessor(Capturing):
     """A structlog processor; place it after ``merge_contextvars`` and before the renderer.
 
-    Options mirror :class:`~plumberd_logging.EventStoreHandler`: ``url`` (own writer, with
-    ``writer_options``) or ``writer`` (shared) or neither (the default writer);
-    ``capture_logs``, ``service``, ``log_stream``, ``log_event_type``, ``default_stream``,
-    ``log_overflow``, ``event_overflow``; and ``drop`` to end the chain here.
+    Options mirror :class:`~plumberd_logging.EventStoreHandler` (the same parser validates
+    them): ``url`` (own writer, with ``writer_options``) or ``writer`` (shared) or neither (the
+    default writer); ``capture_logs``, ``service``, ``log_stream``, ``log_event_type``,
+    ``default_stream``, ``log_overflow``, ``event_overflow``; and ``drop`` to end the chain here.
+    A line that cannot be written never raises into the logging call: it is counted in
+    ``failures`` and reported in one stderr line (see ``EventStoreHandler``).
     """
 
     def __init__(
@@ -67,71 +62,37 @@ class EventStoreProcessor:
         event_overflow: Overflow | None = None,
         **writer_options: Any,
     ) -> None:
-        self._writer, self._owns_writer = resolve_writer(
-            url, writer, writer_options, "EventStoreProcessor"
+        self.drop = as_bool(drop, "EventStoreProcessor(drop=...)")
+        self._setup(
+            "EventStoreProcessor",
+            StructlogEventSpec,
+            url=url,
+            writer=writer,
+            writer_options=writer_options,
+            capture_logs=capture_logs,
+            service=service,
+            log_stream=log_stream,
+            log_event_type=log_event_type,
+            default_stream=default_stream,
+            log_overflow=log_overflow,
+            event_overflow=event_overflow,
+            stream_what="stream=...",
         )
-        self.capture_logs = bool(capture_logs)
-        self.drop = bool(drop)
-        self._spec = StructlogEventSpec(
-            service, log_stream, log_event_type, log_overflow, "EventStoreProcessor"
-        )
-        self.default_stream = default_stream
-        self.event_overflow: Overflow | None = event_overflow
-
-    @property
-    def writer(self) -> EventWriter:
-        """The writer events go to (the default writer unless one was given)."""
-        return self._writer if self._writer is not None else default_writer()
 
     def __call__(self, logger: object, method_name: str, event_dict: EventDict) -> EventDict:
         domain = event_dict.get("domain_event")
-        if (
-            domain is not None or "event_type" in event_dict or self.capture_logs
-        ) and not in_library_thread():
-            self._capture(domain, method_name, event_dict)
+        if domain is not None or "event_type" in event_dict:
+            if not _thread.ours:  # never capture on the writer's own threads
+                self._dispatch(event_dict, domain, time.time(), None)
+        elif self.capture_logs and not _thread.ours:
+            now = time.time()
+            payload = (dict(event_dict), method_name, now, threading.current_thread().name)
+            self._dispatch(event_dict, None, now, payload)
         if self.drop:
             import structlog
 
             raise structlog.DropEvent
         return event_dict
-
-    def _capture(self, domain: object, method_name: str, d: EventDict) -> None:
-        ctx, meta = capture_context(d)
-        writer = self._writer if self._writer is not None else default_writer()
-        if domain is not None:
-            stream = tagged_stream(domain, d.get("stream"), self.default_stream, "stream=")
-            writer.submit_deferred(
-                stream_text(stream, what="stream"),
-                domain,
-                overflow=self.event_overflow,
-                metadata=meta,
-                context=ctx,
-            )
-        elif "event_type" in d:
-            tag_stream = d.get("stream") or self.default_stream
-            if tag_stream is None:
-                raise ValueError("event_type=... needs stream=... (or default_stream)")
-            data = d.get("event_data")
-            writer.submit_deferred(
-                stream_text(str(tag_stream), what="stream"),
-                {} if data is None else data,
-                event_type=str(d["event_type"]),
-                overflow=self.event_overflow,
-                metadata=meta,
-                context=ctx,
-            )
-        else:
-            spec = self._spec
-            now = time.time()
-            writer.submit_deferred(
-                spec.stream,
-                (dict(d), method_name, now, threading.current_thread().name),
-                spec,
-                overflow=spec.overflow,
-                metadata=meta,
-                created=now,
-                context=ctx,
-            )
 
     def close(self, timeout: float | None = None) -> bool:
         """Close a writer this processor created; returns whether all its events were written."""

@@ -73,7 +73,15 @@ from plumberd_logging.streams import ANY, StreamState, check_expected, stream_fo
 
 _getpid = os.getpid
 
-__all__ = ["Builder", "EventWriter", "Overflow", "Receipt", "RetryPolicy", "WriterStats"]
+__all__ = [
+    "Builder",
+    "EventWriter",
+    "FailureSink",
+    "Overflow",
+    "Receipt",
+    "RetryPolicy",
+    "WriterStats",
+]
 
 Overflow = Literal["block", "drop_newest", "drop_oldest", "spool"]
 _OVERFLOWS = ("block", "drop_newest", "drop_oldest", "spool")
@@ -90,6 +98,13 @@ class Builder(Protocol):
     """
 
     def build(self, payload: Any) -> tuple[object, str | None]: ...
+
+
+class FailureSink(Protocol):
+    """Told, on the writer's thread, when an event submitted with it is dead-lettered, dropped
+    or not confirmed at close; ``reason`` is the key ``stats()`` counts it under."""
+
+    def failed(self, reason: str, exc: BaseException) -> None: ...
 
 
 class Receipt:
@@ -110,6 +125,7 @@ class Receipt:
         "expected",
         "metadata",
         "seq",
+        "sink",
         "size",
         "spool_seq",
         "stream",
@@ -142,6 +158,7 @@ class Receipt:
         self.strings_only = False  # metadata values are all strings (multi-stream appends)
         self.seq = 0
         self.spool_seq: int | None = None
+        self.sink: FailureSink | None = None
         self._state = _PENDING
         self._position = 0
         self._error: BaseException | None = None
@@ -360,6 +377,7 @@ class EventWriter:
         *,
         event_type: str | None = None,
         overflow: Overflow | None = None,
+        sink: FailureSink | None = None,
     ) -> Receipt:
         """Queue ``event`` for ``stream`` (None: the event class's stream rule); never waits
         while the queue has room. Returns a :class:`Receipt`.
@@ -387,6 +405,7 @@ class EventWriter:
             time.time(),
             current_context(),
         )
+        r.sink = sink
         self._enqueue(r, overflow or self._overflow)
         return r
 
@@ -401,6 +420,7 @@ class EventWriter:
         metadata: Metadata | None = None,
         created: float | None = None,
         context: CorrelationContext | None = None,
+        sink: FailureSink | None = None,
     ) -> Receipt:
         """Queue an event captured by an entry point (the logging handler's path).
 
@@ -419,6 +439,7 @@ class EventWriter:
             context,
         )
         r.builder = builder
+        r.sink = sink
         self._enqueue(r, overflow or self._overflow)
         return r
 
@@ -463,6 +484,7 @@ class EventWriter:
             self._bytes -= oldest.counted
             self._dropped["queue_full"] += 1
             self._fail(oldest, QueueFull("dropped as the oldest queued event (drop_oldest)"))
+            _tell(oldest, "queue_full")
             self._progress.notify_all()
             self._drop_note = "drop_oldest"
             return True
@@ -480,6 +502,7 @@ class EventWriter:
             return True
         self._dropped["queue_full"] += 1
         self._fail(r, QueueFull("the writer's queue is full (drop_newest)"))
+        _tell(r, "queue_full")
         self._drop_note = "drop_newest"
         return False
 
@@ -509,6 +532,7 @@ class EventWriter:
                     with self._lock:
                         self._dropped["spool_full"] += 1
                     self._fail(r, exc)
+                    _tell(r, "spool_full")
                     return
                 with self._lock:
                     if time.monotonic() >= deadline or self._closing:
@@ -557,6 +581,8 @@ class EventWriter:
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every event submitted so far is delivered or failed; False on timeout."""
         with self._lock:
+            if self._closed:  # e.g. closed at exit: nothing more will be sent, never wait again
+                return not any(not r.done() for r in (*self._queue, *self._inflight))
             target = self._next_seq - 1
             self._flushes += 1
         self._wakeup.set()
@@ -1016,6 +1042,7 @@ class EventWriter:
         what = f"{r.encoded.type} {r.encoded.id}" if r.encoded else f"event for {r.stream!r}"
         report(f"dead:{reason}", f"event not written ({reason}): {what}: {exc}")
         self._fail(r, exc)
+        _tell(r, reason)
         if self._on_failed is not None:
             self._callback(self._on_failed, r, exc)
 
@@ -1076,6 +1103,7 @@ class EventWriter:
                 if not kept:
                     self._dropped["closed"] += 1
                 self._fail(r, WriterClosed(reason))
+                _tell(r, "closed")
             self._progress.notify_all()
             dropped = sum(self._dropped.values())
         if dropped:
@@ -1108,6 +1136,13 @@ class EventWriter:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def _tell(r: Receipt, reason: str) -> None:
+    sink = r.sink
+    if sink is not None and r._error is not None:
+        with contextlib.suppress(Exception):
+            sink.failed(reason, r._error)
 
 
 def _enc(r: Receipt) -> EncodedEvent:

@@ -135,3 +135,121 @@ def test_settings_from_env_name_the_bad_variable() -> None:
         ValueError, match=r"\$PLUMBERD_CAPTURE_LOGS='maybe': expected true or false"
     ):
         settings_from_env({"PLUMBERD_CAPTURE_LOGS": "maybe"})
+
+
+def test_environment_values_use_the_shared_validators() -> None:
+    """The same rules (and words) as the constructors' options: _options."""
+    settings = settings_from_env(
+        {"PLUMBERD_CAPTURE_LOGS": " On ", "PLUMBERD_MAX_QUEUE_EVENTS": " 7 "}
+    )
+    assert settings.capture_logs is True
+    assert settings.writer_options == {"max_queue_events": 7}
+    with pytest.raises(
+        ValueError, match=r"^\$PLUMBERD_LINGER='soon': expected a number of seconds >= 0, got"
+    ):  # was: "cannot parse: could not convert string to float: 'soon'"
+        settings_from_env({"PLUMBERD_LINGER": "soon"})
+
+
+def test_uninstall_restores_exactly_what_install_changed(
+    eventstore: InMemoryEventStore, pristine_root: logging.Logger
+) -> None:
+    originals = (logging.basicConfig, logging.config.dictConfig, logging.config.fileConfig)
+    app_handler = logging.StreamHandler(io.StringIO())
+    pristine_root.addHandler(app_handler)
+    install(eventstore.url, service="un", level="DEBUG")
+    assert pristine_root.level == logging.DEBUG
+    assert app_handler.level == logging.WARNING  # kept seeing what it saw
+    uninstall()
+    assert (logging.basicConfig, logging.config.dictConfig, logging.config.fileConfig) == originals
+    assert pristine_root.level == logging.WARNING
+    assert app_handler.level == logging.NOTSET
+    assert app_handler in pristine_root.handlers
+    assert ours(pristine_root) == []
+
+
+def test_basic_config_never_removes_handlers_the_app_attached(
+    eventstore: InMemoryEventStore, pristine_root: logging.Logger
+) -> None:
+    for h in pristine_root.handlers[:]:
+        pristine_root.removeHandler(h)
+    install(eventstore.url, service="own")
+    apps = EventStoreHandler(eventstore.url, capture_logs=True, service="apps")
+    pristine_root.addHandler(apps)
+    logging.basicConfig(stream=io.StringIO())
+    assert apps in pristine_root.handlers
+    uninstall()
+    assert pristine_root.handlers == [apps]  # uninstall leaves it alone too
+    logging.getLogger("app.own").warning("still attached")
+    assert apps.writer.flush(10)
+    assert [e.json()["Message"] for e in eventstore.events("Log-apps")] == ["still attached"]
+    pristine_root.removeHandler(apps)
+    apps.close()
+
+
+def test_a_root_level_that_hides_records_is_said_once(
+    eventstore: InMemoryEventStore,
+    pristine_root: logging.Logger,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from plumberd_logging import _diagnostics
+
+    monkeypatch.setattr(_diagnostics, "_last", {})
+    handler = EventStoreHandler(eventstore.url, capture_logs=True, service="quiet")
+    pristine_root.addHandler(handler)  # the README's quick start: root still at WARNING
+    logging.getLogger("app.quiet").info("never reaches the handler")
+    handler.flush()  # what logging.shutdown() does at exit
+    handler.flush()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "root logger's level is WARNING, so INFO records never reach EventStoreHandler" in err
+    assert "logging.basicConfig(level=logging.INFO)" in err
+    pristine_root.removeHandler(handler)
+    handler.close()
+
+
+def test_no_level_line_when_records_arrive_or_the_level_fits(
+    eventstore: InMemoryEventStore,
+    pristine_root: logging.Logger,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from plumberd_logging import _diagnostics
+
+    monkeypatch.setattr(_diagnostics, "_last", {})
+    handler = install(eventstore.url, capture_logs=True, service="fits")
+    logging.getLogger("app.fits").info("arrives")
+    pristine_root.setLevel(logging.ERROR)  # the app raised it later: records arrived already
+    handler.flush()
+    assert "root logger's level" not in capsys.readouterr().err
+    wide = EventStoreHandler(eventstore.url, level=logging.ERROR)
+    pristine_root.addHandler(wide)
+    wide.flush()
+    assert capsys.readouterr().err == ""
+    pristine_root.removeHandler(wide)
+    wide.close()
+
+
+def test_no_level_line_while_dictconfig_reconfigures(
+    eventstore: InMemoryEventStore,
+    pristine_root: logging.Logger,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from plumberd_logging import _diagnostics
+
+    monkeypatch.setattr(_diagnostics, "_last", {})
+    config = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "handlers": {"events": {"class": "plumberd_logging.EventStoreHandler",
+                                "url": eventstore.url, "capture_logs": True}},
+        "root": {"handlers": ["events"], "level": "WARNING"},
+    }  # fmt: skip
+    logging.config.dictConfig(config)
+    config["root"]["level"] = "INFO"  # type: ignore[index]
+    logging.config.dictConfig(config)  # flushes and closes the first handler, lock held
+    assert "root logger's level" not in capsys.readouterr().err
+    for h in ours(pristine_root):
+        pristine_root.removeHandler(h)
+        h.close()

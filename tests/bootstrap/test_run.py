@@ -111,3 +111,25 @@ def test_bad_environment_is_reported_before_starting(eventstore: InMemoryEventSt
     done = plumberd("run", "--", sys.executable, str(APP), env=env)
     assert done.returncode == 2
     assert "$PLUMBERD_LINGER='soon'" in done.stderr
+
+
+def test_a_program_whose_root_level_hides_its_records_is_told_once(
+    eventstore: InMemoryEventStore,
+) -> None:
+    program = (
+        "import logging\n"
+        "logging.getLogger().setLevel(logging.ERROR)\n"
+        "for n in range(3):\n"
+        "    logging.getLogger('quiet').info('never seen %d', n)\n"
+    )
+    done = plumberd(
+        "run", "--url", eventstore.url, "--capture-logs", "--", sys.executable, "-c", program
+    )
+    assert done.returncode == 0
+    lines = [line for line in done.stderr.splitlines() if "root logger's level" in line]
+    assert lines == [
+        "plumberd-logging: the root logger's level is ERROR, so INFO records never reach "
+        "EventStoreHandler (and are not written); lower it, e.g. "
+        "logging.basicConfig(level=logging.INFO) or logging.getLogger().setLevel(logging.INFO)"
+    ]
+    assert eventstore.streams() == []

@@ -281,3 +281,23 @@ def test_required_fields_of_the_error_event_are_checked_when_decorating() -> Non
     with pytest.raises(TypeError, match=r"field\(s\) operator of Failed: they are neither"):
         emits(Note, "Notes", on_error=Failed)(lambda text: None)
     emits(Note, "Notes", on_error=Failed)(lambda text, operator: None)
+
+
+def test_events_the_writer_rejects_are_counted_in_failures(
+    eventstore: InMemoryEventStore,
+) -> None:
+    """The README says failures are counted in emitter_of(f).failures: writer-side ones too."""
+    writer = EventWriter(eventstore.url, max_append_size=2000, max_batch_bytes=1000)
+
+    @emits(Note, "Notes", writer=writer)
+    def note(text: str) -> str:
+        return text
+
+    before = emit_failures().get("too_large", 0)
+    note("x" * 5000)
+    note("fits")
+    assert writer.flush(10)
+    assert emitter_of(note).failures == {"too_large": 1}
+    assert emit_failures()["too_large"] == before + 1
+    assert [body(e)["Text"] for e in eventstore.events("Notes")] == ["fits"]
+    writer.close()

@@ -154,7 +154,7 @@ def test_correlation_from_context_and_from_extra(eventstore: InMemoryEventStore)
     handler.close()
 
 
-def test_untagged_event_without_stream_goes_to_handle_error(
+def test_event_without_stream_is_one_line_and_a_count_never_a_traceback(
     eventstore: InMemoryEventStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
     class Loose(Event):
@@ -162,10 +162,14 @@ def test_untagged_event_without_stream_goes_to_handle_error(
 
     handler = EventStoreHandler(eventstore.url)
     log = attach(handler, "app.nostream")
-    log.info("no stream", extra={"event": Loose(n=1)})
+    for n in range(3):
+        log.info("no stream", extra={"event": Loose(n=n)})
     err = capsys.readouterr().err
-    assert "--- Logging error ---" in err
+    assert "--- Logging error ---" not in err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1
     assert "no stream for Loose" in err
+    assert handler.failures == {"stream": 3}
     handler.close()
 
 
@@ -178,13 +182,21 @@ def test_default_writer_is_used_when_none_is_given(eventstore: InMemoryEventStor
     assert [e.type for e in eventstore.events("Recording-d1")] == ["RecordingFinished"]
 
 
-def test_no_writer_configured_is_reported_through_handle_error(
+def test_no_writer_configured_is_one_line_and_a_count_never_a_traceback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("PLUMBERD_URL", raising=False)
-    log = attach(EventStoreHandler(), "app.unconfigured")
-    log.info("x", extra={"event": RecordingFinished(recording_id="d1", duration=1)})
-    assert "call plumberd_logging.configure(url)" in capsys.readouterr().err
+    handler = EventStoreHandler(capture_logs=True)
+    log = attach(handler, "app.unconfigured")
+    for n in range(5):
+        log.info("x", extra={"event": RecordingFinished(recording_id=f"d{n}", duration=1)})
+        log.warning("a plain line %d", n)
+    err = capsys.readouterr().err
+    assert "--- Logging error ---" not in err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1
+    assert "call plumberd_logging.configure(url)" in err
+    assert handler.failures == {"no_writer": 10}
     with pytest.raises(PlumberdError):
         EventStoreHandler().writer  # noqa: B018
 
