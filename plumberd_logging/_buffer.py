@@ -276,12 +276,12 @@ class Buffer:
 
     def deliver(self, items: list[Receipt], position: int, calls: int = 1) -> None:
         with self.lock:
-            self.sent += len(items)
             self.batches += calls
             for r in items:
-                if r._state == PENDING:
+                if r._state == PENDING:  # not failed meanwhile (the writer's close timeout)
                     r._position = position
                     r._state = DELIVERED
+                    self.sent += 1
             self.progress.notify_all()
 
     def resolve(self, r: Receipt, exc: BaseException, reason: str, *, dead: bool) -> bool:

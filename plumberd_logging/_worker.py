@@ -491,7 +491,7 @@ class Worker:
 
     def _delivered(self, items: list[Receipt], position: int) -> None:
         # Off the spool first: once a flush() sees them delivered, a crash replays nothing.
-        if self.spill is not None:
+        if self.spill is not None and not self.buffer.ended:  # else the spool is closed
             self.spill.forget(items)
         self.buffer.deliver(items, position)
         on_delivered = self.options.on_delivered

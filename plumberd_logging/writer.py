@@ -66,7 +66,7 @@ from plumberd_logging._worker import Options, Worker
 from plumberd_logging.client import EventStoreClient
 from plumberd_logging.codec import Codec
 from plumberd_logging.context import CorrelationContext, current_context
-from plumberd_logging.errors import QueueFull
+from plumberd_logging.errors import QueueFull, WriterClosed
 from plumberd_logging.metadata import Metadata
 from plumberd_logging.spool import Spool
 from plumberd_logging.streams import ANY, StreamState, check_expected, stream_for, stream_text
@@ -388,6 +388,8 @@ class EventWriter:
         """Encode on the caller's thread and store on disk before returning."""
         spill = self._spill
         assert spill is not None
+        if self._buffer.closing:  # nothing goes to disk for a writer that will not send it
+            raise WriterClosed(self._closed_text)
         spill.open()
         if not self._worker.encode(r):
             return
