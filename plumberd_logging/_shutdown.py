@@ -14,6 +14,7 @@ off with ``EventWriter(handle_sigterm=False)`` or ``PLUMBERD_HANDLE_SIGTERM=fals
 
 from __future__ import annotations
 
+import _thread
 import os
 import signal
 import sys
@@ -37,6 +38,8 @@ class Closable(Protocol):
 
     def _after_fork(self) -> None: ...
 
+    def _wait_closed(self, timeout: float) -> bool: ...
+
     def _owner_pid(self) -> int: ...
 
 
@@ -59,6 +62,8 @@ def _close_at_exit(ref: weakref.ref[Closable]) -> None:
     writer = ref()
     if writer is not None and writer._owner_pid() == os.getpid():
         writer.close(writer.close_timeout)
+    if _terminating:  # SIGTERM came while exiting: still end as SIGTERM would have
+        _die()
 
 
 def at_fork(writer: Closable) -> None:
@@ -99,23 +104,30 @@ def on_sigterm(writer: Closable) -> None:
 
 
 def _handle_sigterm(signum: int, frame: object) -> None:
-    """Close the writers (each within its close_timeout), then end as SIGTERM would have."""
+    """Start closing the writers on another thread and return at once: this runs on the main
+    thread between two bytecodes, possibly while it holds a lock the close needs. The closer
+    ends the process by SIGTERM once the writers are done (each within its close_timeout)."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends us at once
+    _terminating.append(True)
+    # A raw thread: ``threading.Thread.start`` takes locks the interrupted code may hold.
+    _thread.start_new_thread(_close_then_die, ())
+
+
+_terminating: list[bool] = []  # SIGTERM was received: end by SIGTERM after closing
+
+
+def _close_then_die() -> None:
     writers = [w for w in list(_writers) if w._owner_pid() == os.getpid()]
-    # On other threads: this one may have been interrupted holding a writer's lock.
-    threads = [
-        threading.Thread(target=w.close, name="plumberd-sigterm", daemon=True) for w in writers
-    ]
-    limit = max((w.close_timeout for w in writers), default=0.0) + 1.0
-    deadline = time.monotonic() + limit
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(max(0.0, deadline - time.monotonic()))
-    except RuntimeError:  # no new threads (interpreter exiting): close here
-        for w in writers:
-            w.close()
+    deadline = time.monotonic() + max((w.close_timeout for w in writers), default=0.0) + 0.5
+    for w in writers:
+        w.close(0)  # in the background, bounded by the writer's close_timeout
+    for w in writers:
+        w._wait_closed(max(0.0, deadline - time.monotonic()))
+    _die()
+
+
+def _die() -> None:
+    """End the process as SIGTERM would have (the default disposition is restored)."""
     for stream in (sys.stdout, sys.stderr):
         try:
             if stream is not None:

@@ -272,6 +272,11 @@ class EventWriter:
     def _owner_pid(self) -> int:
         return self._pid
 
+    def _wait_closed(self, timeout: float) -> bool:
+        """Wait until the writer has ended (after ``close``); False on timeout."""
+        buffer = self._buffer
+        return buffer.wait(buffer.over, timeout)
+
     # -- submitting ----------------------------------------------------------------------------
 
     def submit(

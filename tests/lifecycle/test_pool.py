@@ -41,10 +41,10 @@ pool.join()
 """
 
 
-def _check(store: InMemoryEventStore, stdout: str) -> None:
+def _check(store: InMemoryEventStore, stdout: str, stderr: str = "") -> None:
     pairs = [line.split()[1:] for line in stdout.splitlines() if line.startswith("ID ")]
     ids = [UUID(i) for i, _ in pairs]
-    assert len(ids) == 20
+    assert len(ids) == 20, stderr
     assert_all_stored_once(store, ids, *{stream for _, stream in pairs})
 
 
@@ -53,10 +53,10 @@ def test_pool_context_manager_delivers_the_workers_events(
 ) -> None:
     done = run(POOL_APP.format(use_pool=WITH), eventstore.url)
     assert done.returncode == 0, done.stderr
-    _check(eventstore, done.stdout)
+    _check(eventstore, done.stdout, done.stderr)
 
 
 def test_pool_terminate_delivers_the_workers_events(eventstore: InMemoryEventStore) -> None:
     done = run(POOL_APP.format(use_pool=TERMINATE), eventstore.url)
     assert done.returncode == 0, done.stderr
-    _check(eventstore, done.stdout)
+    _check(eventstore, done.stdout, done.stderr)

@@ -83,3 +83,28 @@ def test_env_var_turns_sigterm_handling_off(eventstore: InMemoryEventStore) -> N
     assert "handler True" in out
     assert child.returncode == -signal.SIGTERM
     assert not stored(eventstore, "Term-1")
+
+
+EXITING_APP = """
+writer = EventWriter(URL, linger=30, close_timeout=10)
+send(writer, "Term-2", 50)
+print("exiting", flush=True)   # the exit close now waits for the (slow) server
+"""
+
+
+def test_sigterm_during_the_exit_close_still_delivers_and_ends_as_sigterm(
+    eventstore: InMemoryEventStore,
+) -> None:
+    eventstore.faults.delay("BatchAppend", 1.5)
+    child = start(EXITING_APP, eventstore.url)
+    assert child.stdout is not None
+    lines = []
+    for line in child.stdout:
+        lines.append(line)
+        if line.strip() == "exiting":
+            break
+    time.sleep(0.5)  # inside the exit close (the append takes 1.5 s)
+    child.send_signal(signal.SIGTERM)
+    out, err = child.communicate(timeout=30)
+    assert child.returncode == -signal.SIGTERM, err
+    assert_all_stored_once(eventstore, printed_ids("".join(lines) + out), "Term-2")
