@@ -6,10 +6,11 @@
 
 SIGTERM (containers, systemd, ``multiprocessing.Pool.terminate()``) is handled only while the
 application has none of its own: the handler is installed from the main thread when the
-disposition is still the default, and never replaces anything. On SIGTERM it closes every
-registered writer (each within its ``close_timeout``), restores the default disposition and
-sends SIGTERM again, so the process ends exactly as it would have (status -15 / 143). Turn it
-off with ``EventWriter(handle_sigterm=False)`` or ``PLUMBERD_HANDLE_SIGTERM=false``.
+disposition is still the default, and never replaces anything. On SIGTERM it restores the
+default disposition and returns at once (it may interrupt code that holds a lock); a thread
+closes every registered writer (each within its ``close_timeout``) and sends SIGTERM again, so
+the process ends exactly as it would have (status -15 / 143). Turn it off with
+``EventWriter(handle_sigterm=False)`` or ``PLUMBERD_HANDLE_SIGTERM=false``.
 """
 
 from __future__ import annotations
