@@ -8,11 +8,12 @@ log there).
 
 from __future__ import annotations
 
+import collections
 import sys
 import threading
 import time
 
-__all__ = ["in_library_thread", "library_thread", "report"]
+__all__ = ["Tally", "in_library_thread", "library_thread", "report"]
 
 
 class _Local(threading.local):
@@ -58,3 +59,56 @@ def report(kind: str, message: str, *, force: bool = False) -> bool:
     except (OSError, ValueError):  # stderr closed (e.g. at exit): nothing else we can do
         return False
     return True
+
+
+class Tally:
+    """Failures of one writer on stderr: the first at once, then "N more, by reason" summaries.
+
+        tally = Tally("events not written")
+        tally.note("invalid", "event not written (invalid): ...")  # first: printed now
+        tally.note("too_large", "...")                              # counted for the summary
+        tally.summarize(force=True)   # at close/exit: "1 more events not written, by reason: ..."
+
+    A summary is written at most every ``interval`` seconds (``summarize()`` is also called by
+    the writer's watchdog, so counted failures do not wait for the next one to be seen).
+    """
+
+    def __init__(self, what: str, interval: float = 5.0) -> None:
+        self._what = what
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._first = True
+        self._pending: collections.Counter[str] = collections.Counter()
+        self._last = 0.0
+
+    def note(self, reason: str, line: str) -> None:
+        with self._lock:
+            first, self._first = self._first, False
+            if not first:
+                self._pending[reason] += 1
+        if first:
+            _write(line)
+            with self._lock:
+                self._last = time.monotonic()
+        else:
+            self.summarize()
+
+    def summarize(self, *, force: bool = False) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if not self._pending or (not force and now - self._last < self._interval):
+                return
+            pending, self._pending = self._pending, collections.Counter()
+            self._last = now
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(pending.items()))
+        _write(f"{sum(pending.values())} more {self._what}, by reason: {reasons}")
+
+
+def _write(message: str) -> None:
+    try:
+        stream = sys.stderr
+        if stream is not None:
+            stream.write(f"plumberd-logging: {message}\n")
+            stream.flush()
+    except (OSError, ValueError):
+        pass

@@ -55,6 +55,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from plumberd_logging._diagnostics import report
+from plumberd_logging._transport import ClientTransport
 from plumberd_logging.client import EventStoreClient, RecordedEvent
 from plumberd_logging.codec import EncodedEvent
 from plumberd_logging.context import current_context, derive
@@ -143,6 +144,7 @@ class CommandBus:
         if isinstance(client, str):
             client = EventStoreClient(client)
         self.client = client
+        self._transport = ClientTransport(client, owned=False)
         #: The session id as text (py-micro-plumberd 0.1.9 keeps a ``str`` too).
         self.session_id = str(session)
         self.stream_in = f">SessionIn-{self.session_id}"
@@ -341,7 +343,7 @@ class CommandBus:
     def _append(self, encoded: EncodedEvent, timeout: float | None) -> int:
         deadline = timeout if timeout is not None else self._timeout
         self._prepare_session(deadline)
-        return self.client.append_encoded(self.stream_in, [encoded], ANY, timeout=deadline)
+        return self._transport.append(self.stream_in, [encoded], ANY, timeout=deadline)
 
     def _wait_seconds(self, timeout: float | None) -> float:
         if timeout is not None:
@@ -389,7 +391,7 @@ class CommandBus:
                 raise PlumberdError(f"{self!r} is closed")
             writer = self._writer
             if writer is None:
-                writer = self._writer = EventWriter(self.client)
+                writer = self._writer = EventWriter(self._transport)
         return writer.submit(self.stream_in, body, metadata, event_type=event_type)
 
     def _prepare_session(self, timeout: float | None) -> None:

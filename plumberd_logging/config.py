@@ -131,6 +131,13 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     ),
     EnvVar("PLUMBERD_APPEND_TIMEOUT", "append_timeout", _seconds, "10", "deadline of one append"),
     EnvVar("PLUMBERD_CLOSE_TIMEOUT", "close_timeout", _seconds, "5", "seconds to deliver at exit"),
+    EnvVar(
+        "PLUMBERD_HANDLE_SIGTERM",
+        "handle_sigterm",
+        _bool,
+        "true",
+        "on SIGTERM (no handler of the app's own): deliver, then end as SIGTERM would",
+    ),
 )
 _HANDLER_OPTIONS = frozenset({"url", "service", "level", "capture_logs"})
 

@@ -22,6 +22,8 @@ password.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 __all__ = [
     "AccessDenied",
     "EventTooLarge",
@@ -42,7 +44,13 @@ __all__ = [
 
 
 class PlumberdError(Exception):
-    """Base class of every error raised by plumberd-logging."""
+    """Base class of every error raised by plumberd-logging.
+
+    ``dead_letter_reason`` is the name a writer counts an event under (``stats().dead_lettered``,
+    ``stats().dropped``) when this error ends it: one place per rule, read by the writer.
+    """
+
+    dead_letter_reason: ClassVar[str] = "rejected"
 
 
 class InvalidEvent(PlumberdError, ValueError):
@@ -59,6 +67,8 @@ class InvalidEvent(PlumberdError, ValueError):
 
 class TransientError(PlumberdError):
     """A failure that may succeed when retried with the same event ids."""
+
+    dead_letter_reason: ClassVar[str] = "gave_up"
 
 
 class Unavailable(TransientError):
@@ -92,6 +102,8 @@ class NotLeader(TransientError):
 class WrongExpectedVersion(PlumberdError):
     """The stream was not at the expected position (optimistic concurrency check failed)."""
 
+    dead_letter_reason: ClassVar[str] = "wrong_expected_version"
+
     def __init__(self, stream: str, expected: object, actual: object) -> None:
         super().__init__(
             f"stream {stream!r} is at {_describe_version(actual)}, "
@@ -105,9 +117,13 @@ class WrongExpectedVersion(PlumberdError):
 class EventTooLarge(PlumberdError):
     """An append exceeded the server's maximum append size (1 MiB by default)."""
 
+    dead_letter_reason: ClassVar[str] = "too_large"
+
 
 class StreamDeleted(PlumberdError):
     """The stream was deleted (tombstoned); it cannot be written again."""
+
+    dead_letter_reason: ClassVar[str] = "stream_deleted"
 
 
 class StreamNotFound(PlumberdError, LookupError):
@@ -118,9 +134,13 @@ class AccessDenied(PlumberdError):
     """The user may not perform the operation (e.g. write to the stream), or (as the subclass
     :class:`Unauthenticated`) the server refused the credentials. Never retried."""
 
+    dead_letter_reason: ClassVar[str] = "access_denied"
+
 
 class Unauthenticated(AccessDenied):
     """The server refused the credentials: unknown user or wrong password. Never retried."""
+
+    dead_letter_reason: ClassVar[str] = "unauthenticated"
 
 
 class Unsupported(PlumberdError):
@@ -130,9 +150,14 @@ class Unsupported(PlumberdError):
 class QueueFull(PlumberdError):
     """The writer's bounded queue stayed full for the whole blocking timeout."""
 
+    dead_letter_reason: ClassVar[str] = "queue_full"
+
 
 class WriterClosed(PlumberdError):
-    """An event was submitted to a writer that is already closed."""
+    """The writer is closed: an event submitted after ``close()``, or one it could not confirm
+    before its close timeout (the message says which, and where the event is)."""
+
+    dead_letter_reason: ClassVar[str] = "closed"
 
 
 def _describe_version(version: object) -> str:

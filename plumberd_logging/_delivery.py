@@ -1,0 +1,136 @@
+"""One pass of sending a chunk of encoded events through a :class:`Transport`; outcomes out.
+
+    delivery = Delivery(transport, batch_events=500, batch_bytes=512 * 1024, timeout=10,
+                        delivered=on_delivered, rejected=on_rejected, call=guarded_call)
+    delivery.send(pending)   # raises TransientError: the caller retries with the same ids
+
+Events go out in rounds (``_batching``): one multi-stream append per round where the server
+has them and all metadata are strings, else one append per stream. A permanent error splits
+the append in halves until the event that causes it is found; only that one is rejected,
+under the reason its error class names. Access is per user and stream, so ``AccessDenied``
+rejects the whole append.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from plumberd_logging._batching import Unit, group_calls, plan_rounds
+from plumberd_logging._buffer import Receipt
+from plumberd_logging._transport import Transport
+from plumberd_logging.codec import EncodedEvent
+from plumberd_logging.errors import (
+    AccessDenied,
+    PlumberdError,
+    TransientError,
+    Unsupported,
+)
+from plumberd_logging.streams import ANY, StreamState
+
+__all__ = ["Delivery", "Stopped"]
+
+
+class Stopped(Exception):
+    """The writer was closed, or this worker abandoned, while it was sending."""
+
+
+def _direct(fn: Callable[..., int], *args: Any, **kwargs: Any) -> int:
+    return fn(*args, **kwargs)
+
+
+class Delivery:
+    """Sends chunks; ``delivered(items, position)`` and ``rejected(item, exc)`` get outcomes."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        batch_events: int,
+        batch_bytes: int,
+        timeout: float | None,
+        delivered: Callable[[list[Receipt], int], None],
+        rejected: Callable[[Receipt, PlumberdError], None],
+        call: Callable[..., int] = _direct,
+        stopped: Callable[[], bool] = lambda: False,
+        multi: bool | None = None,
+    ) -> None:
+        self.transport = transport
+        self.batch_events = batch_events
+        self.batch_bytes = batch_bytes
+        self.timeout = timeout
+        self.delivered = delivered
+        self.rejected = rejected
+        self.call = call
+        self.stopped = stopped
+        self.multi = multi  # None: try multi-stream appends; False: the server lacks them
+
+    def send(self, items: list[Receipt]) -> None:
+        """One pass over ``items``; raises ``TransientError`` to be retried, ``Stopped``."""
+        for round_ in plan_rounds(items, self.batch_events, self.batch_bytes):
+            multi: list[Unit[Receipt]] = []
+            singles: list[Unit[Receipt]] = []
+            for unit in round_:
+                eligible = self.multi is not False and all(r._strings_only for r in unit.items)
+                (multi if eligible else singles).append(unit)
+            if len(multi) < 2:
+                singles, multi = round_, []
+            for call in group_calls(multi, self.batch_events, self.batch_bytes):
+                if len(call) < 2 or not self._append_multi(call):
+                    singles.extend(call)
+            for unit in singles:
+                self._append_isolating(unit.stream, unit.expected, unit.items)
+
+    def _append_multi(self, units: list[Unit[Receipt]]) -> bool:
+        """One multi-stream append; False when the units must go one by one instead."""
+        try:
+            position = self.call(
+                self.transport.multi_append,
+                [(u.stream, u.expected, [_enc(r) for r in u.items]) for u in units],
+                timeout=self.timeout,
+            )
+        except Unsupported:
+            self.multi = False
+            return False
+        except TransientError:
+            raise
+        except PlumberdError:  # one of them is bad: isolate it with per-stream appends
+            if self.stopped():
+                raise Stopped from None
+            return False
+        self.multi = True
+        self.delivered([r for unit in units for r in unit.items], position)
+        return True
+
+    def _append_isolating(
+        self, stream: str, expected: int | StreamState, items: list[Receipt]
+    ) -> None:
+        """Append ``items``; on a permanent error split them to reject only the culprit."""
+        try:
+            position = self.call(
+                self.transport.append,
+                stream,
+                [_enc(r) for r in items],
+                expected,
+                timeout=self.timeout,
+            )
+        except TransientError:
+            raise
+        except PlumberdError as exc:
+            if self.stopped():
+                raise Stopped from None
+            if len(items) == 1 or isinstance(exc, AccessDenied):
+                for r in items:
+                    self.rejected(r, exc)
+                return
+            half = len(items) // 2
+            self._append_isolating(stream, expected, items[:half])
+            self._append_isolating(stream, ANY, items[half:])
+            return
+        self.delivered(items, position)
+
+
+def _enc(r: Receipt) -> EncodedEvent:
+    encoded = r._encoded
+    assert encoded is not None
+    return encoded
