@@ -26,7 +26,7 @@ from plumberd_logging.errors import InvalidEvent
 from plumberd_logging.events import OMIT_IF_NONE, WIRE_NAME, Event
 
 __all__ = [
-    "DECIMAL_MARK",
+    "JsonNumber",
     "JsonReady",
     "ValueConverter",
     "format_datetime",
@@ -38,13 +38,11 @@ __all__ = [
 
 NaiveDatetimes = Literal["reject", "utc"]
 
-#: Decimals travel through ``json`` as marked strings and are unquoted afterwards, so their exact
-#: digits reach the wire as a JSON number (``20.00``, not ``20.0`` or ``"20.00"``).
-DECIMAL_MARK = "\x00" + os.urandom(8).hex() + ":"
 
 _MAX_DEPTH = 100
 _MAX_CS_DAYS = 10_675_199  # TimeSpan.MaxValue.Days
 _MAX_CS_INT = 2**96 - 1  # the widest C# number (decimal) holds 96 bits
+_MIN_I64, _MAX_U64 = -(2**63), 2**64 - 1  # what the JSON encoder writes as an int itself
 _PASCAL: dict[str, str] = {}
 _ZERO = timedelta(0)
 
@@ -104,6 +102,20 @@ def format_timespan(td: timedelta) -> str:
     text = f"{sign}{days}." if days else sign
     text += f"{hours:02d}:{mins:02d}:{secs:02d}"
     return f"{text}.{us * 10:07d}" if us else text
+
+
+class JsonNumber:
+    """A number whose exact JSON text is given (an int beyond 64 bits, a float below 1e-4 in
+    Python's ``repr`` notation); the codec writes ``text`` unquoted, ``value`` is the number."""
+
+    __slots__ = ("text", "value")
+
+    def __init__(self, text: str, value: int | float) -> None:
+        self.text = text
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"JsonNumber({self.text})"
 
 
 class JsonReady(dict[str, Any]):
@@ -166,8 +178,10 @@ class ValueConverter:
         """The JSON-ready form of ``value``; raises ``InvalidEvent`` naming the relative path."""
         t = type(value)
         if t is str or t is int or t is bool or value is None:
-            if t is int and not -_MAX_CS_INT <= value <= _MAX_CS_INT:
-                raise InvalidEvent(f"integer {value} does not fit any C# number type")
+            if t is int and not _MIN_I64 <= value <= _MAX_U64:
+                if not -_MAX_CS_INT <= value <= _MAX_CS_INT:
+                    raise InvalidEvent(f"integer {value} does not fit any C# number type")
+                return JsonNumber(str(value), value)
             return value
         handler = self._exact.get(t)
         if handler is not None:
@@ -199,10 +213,13 @@ class ValueConverter:
 
     # -- handlers ------------------------------------------------------------------------------
 
-    def _float(self, value: float, depth: int) -> float:
+    def _float(self, value: float, depth: int) -> float | JsonNumber:
         if not math.isfinite(value):
             raise InvalidEvent(f"float {value} is not valid JSON")
-        return float(value)
+        number = float(value)
+        if number and -1e-4 < number < 1e-4:  # written 1e-05 as Python (and json) write it
+            return JsonNumber(repr(number), number)
+        return number
 
     def _datetime(self, value: datetime, depth: int) -> str:
         return format_datetime(value, utc_as_z=True, naive=self.naive_datetimes)
@@ -310,10 +327,11 @@ def _bytes(value: bytes | bytearray, depth: int) -> str:
     return base64.b64encode(value).decode("ascii")
 
 
-def _decimal(value: Decimal, depth: int) -> str:
+def _decimal(value: Decimal, depth: int) -> Decimal:
+    """Kept a Decimal: the codec writes its exact digits as a JSON number (``20.00``)."""
     if not value.is_finite():
         raise InvalidEvent(f"Decimal {value} is not valid JSON")
-    return DECIMAL_MARK + format(value, "f")
+    return value
 
 
 def _sortable(values: AbstractSet[Any]) -> bool:

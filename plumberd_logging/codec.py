@@ -17,15 +17,16 @@ Errors are :class:`~plumberd_logging.errors.InvalidEvent` naming the field path,
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Final, NamedTuple
 from uuid import UUID, uuid4
 
 from plumberd_logging._guid import parse_guid
-from plumberd_logging._values import DECIMAL_MARK, JsonReady, NaiveDatetimes, ValueConverter
+from plumberd_logging._json import Fragment, JSONEncodeError
+from plumberd_logging._json import dumps as _dumps
+from plumberd_logging._values import JsonNumber, JsonReady, NaiveDatetimes, ValueConverter
 from plumberd_logging.context import CorrelationContext, current_context
 from plumberd_logging.errors import InvalidEvent
 from plumberd_logging.events import event_type_of
@@ -51,27 +52,16 @@ class _Capture:
 
 CAPTURE: Final = _Capture()
 
-_MARK_PREFIX = json.dumps(DECIMAL_MARK, ensure_ascii=False)[:-1]  # '"\u0000<nonce>:'
-_DECIMAL_RE = re.compile(re.escape(_MARK_PREFIX) + r'([^"]*)"')
 _NOT_EVENTS = (str, bytes, int, float, list, tuple)
-_JSON = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False
-)
-# One C encoder reused for every call (JSONEncoder.encode builds a new one each time).
-_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
-_C_ENCODER = (
-    _c_make_encoder(
-        None, _JSON.default, json.encoder.encode_basestring, None, ":", ",", False, False, False
-    )
-    if _c_make_encoder is not None
-    else None
-)
 
 
-def _to_json(value: Any) -> str:
-    if _C_ENCODER is not None and isinstance(value, dict):
-        return "".join(_C_ENCODER(value, 0))
-    return _JSON.encode(value)
+def _exact_number(value: Any) -> Any:
+    """orjson's ``default``: Decimals and ``JsonNumber``s as unquoted exact text."""
+    if isinstance(value, Decimal):
+        return Fragment(format(value, "f"))
+    if type(value) is JsonNumber:
+        return Fragment(value.text)
+    raise TypeError(f"cannot write a value of type {type(value).__name__} as JSON")
 
 
 class EncodedEvent(NamedTuple):
@@ -177,15 +167,15 @@ class Codec:
 
     def dumps(self, value: Any, where: str) -> bytes:
         """Compact UTF-8 JSON of an already converted value (Decimals unquoted)."""
-        text = _to_json(value)
-        if _MARK_PREFIX in text:
-            text = _DECIMAL_RE.sub(r"\1", text)
         try:
-            return text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidEvent(
-                "a string with a lone surrogate is not valid UTF-8", where + _surrogate_path(value)
-            ) from None
+            return _dumps(value, default=_exact_number)
+        except JSONEncodeError as exc:
+            path = _surrogate_path(value)
+            if path or "surrogates" in str(exc):
+                raise InvalidEvent(
+                    "a string with a lone surrogate is not valid UTF-8", where + path
+                ) from None
+            raise InvalidEvent(f"not JSON: {exc}", where) from None
 
     def convert(self, value: Any) -> Any:
         """The JSON-ready form of one value under this codec's rules."""

@@ -19,13 +19,12 @@ import socket
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 from json.encoder import encode_basestring
 from typing import Any, Literal
 from uuid import UUID
 
 from plumberd_logging._guid import parse_guid
-from plumberd_logging._values import DECIMAL_MARK, ValueConverter, format_datetime
+from plumberd_logging._values import JsonNumber, ValueConverter, format_datetime
 from plumberd_logging.context import CorrelationContext, current_context
 from plumberd_logging.errors import InvalidEvent
 
@@ -199,9 +198,9 @@ def custom_metadata(metadata: Metadata | Mapping[str, Any] | None) -> Mapping[st
 
 
 def _unmark(value: Any) -> Any:
-    """Decimals are kept as marked text until JSON is written; give callers the Decimal back."""
-    if isinstance(value, str) and value.startswith(DECIMAL_MARK):
-        return Decimal(value[len(DECIMAL_MARK) :])
+    """Exact-text numbers are kept as ``JsonNumber`` until JSON is written; give the number."""
+    if type(value) is JsonNumber:
+        return value.value
     if isinstance(value, list):
         return [_unmark(v) for v in value]
     if isinstance(value, dict):
