@@ -159,6 +159,8 @@ class ValueConverter:
             raise TypeError(f"string_enums: expected bool, got {string_enums!r}")
         self.naive_datetimes: NaiveDatetimes = naive_datetimes
         self.string_enums = string_enums
+        # Per class: the compiled encoder of its field layout, or None (the generic loop).
+        self._compiled: dict[type, _Compiled | None] = {}
         self._exact: dict[type, Callable[[Any, int], Any]] = {
             float: self._float,
             UUID: _uuid,
@@ -192,7 +194,16 @@ class ValueConverter:
         """The body of an object: its public fields under their C# names, values converted."""
         if depth > _MAX_DEPTH:
             raise InvalidEvent(f"nested deeper than {_MAX_DEPTH} levels (a reference cycle?)")
-        plan = _plan_for(type(obj))
+        cls = type(obj)
+        try:
+            compiled = self._compiled[cls]
+        except KeyError:
+            compiled = self._compiled[cls] = _compile(cls, obj, self.convert)
+        if compiled is not None:
+            fast = compiled(obj, depth)
+            if fast is not None:
+                return fast
+        plan = _plan_for(cls)
         out: dict[str, Any] = {}
         for attr, value in plan.items(obj):
             if value is None and attr in plan.omit_if_none:
@@ -431,6 +442,98 @@ def _build_plan(cls: type) -> _Plan:
         if not isinstance(name, str) or not name:
             raise InvalidEvent(f"wire name for {attr!r} must be a non-empty str, got {name!r}")
     return _Plan(items, wire, frozenset(omit), checks)
+
+
+# -- per-class compiled encoders ---------------------------------------------------------------
+
+#: A compiled encoder: the body of an object with the layout it was compiled for, else None.
+_Compiled = Callable[[Any, int], "dict[str, Any] | None"]
+
+# Exact-type tests under which a value is already JSON-ready as it is (or, for UUID, its text).
+_BRANCHES = {
+    "none": "if v is None: out[{n}] = None",
+    "str": "if type(v) is str: out[{n}] = v",
+    "bool": "if type(v) is bool: out[{n}] = v",
+    "int": f"if type(v) is int and {_MIN_I64} <= v <= {_MAX_U64}: out[{{n}}] = v",
+    "float": (
+        "if type(v) is float and (v >= 1e-4 or v <= -1e-4 or v == 0.0) and v - v == 0.0: "
+        "out[{n}] = v"
+    ),
+    "uuid": "if type(v) is UUID: out[{n}] = str(v)",
+}
+_KINDS = {str: "str", bool: "bool", int: "int", float: "float", UUID: "uuid"}
+
+
+def _field_kinds(hint: Any, check: Callable[[Any], Any] | None) -> list[str]:
+    """The fast branches valid for a field: all without a check, else its declared type's."""
+    if check is None:
+        return ["str", "float", "int", "bool", "none", "uuid"]
+    args = typing.get_args(hint)
+    optional = typing.get_origin(hint) in (typing.Union, UnionType) and NoneType in args
+    if optional:
+        rest = [a for a in args if a is not NoneType]
+        hint = rest[0] if len(rest) == 1 else None
+    kind = _KINDS.get(hint) if isinstance(hint, type) else None
+    return ([kind] if kind else []) + (["none"] if optional else [])
+
+
+def _compile(cls: type, sample: object, convert: Callable[[Any, int], Any]) -> _Compiled | None:
+    """Generate a function writing the body of ``cls`` objects laid out as ``sample`` is.
+
+    Objects with another attribute layout (added, removed or reordered attributes) get None
+    from it and take the generic loop; so do values outside the fast exact-type branches.
+    """
+    plan = _plan_for(cls)
+    layout = getattr(sample, "__dict__", None)
+    if plan.items is not _public_vars or not isinstance(layout, dict) or len(layout) > 200:
+        return None
+    keys = tuple(layout)
+    hints = _type_hints(cls) if dataclasses.is_dataclass(cls) else {}
+    names: set[str] = set()
+    lines = [
+        "def encode(obj, depth):",
+        "    d = obj.__dict__",
+        "    if tuple(d) != KEYS: return None",
+    ]
+    lines.append("    out = {}")
+    env: dict[str, Any] = {"KEYS": keys, "UUID": UUID}
+    for i, attr in enumerate(keys):
+        if not isinstance(attr, str) or attr[:1] == "_":
+            continue
+        name = plan.wire.get(attr) or wire_name(attr)
+        if name in names:
+            return None  # the generic loop names the clash
+        names.add(name)
+        check = plan.checks.get(attr)
+        env[f"s{i}"] = _slow_field(attr, check, convert)
+        n = repr(name)
+        indent = "    "
+        lines.append(f"    v = d[{attr!r}]")
+        if attr in plan.omit_if_none:
+            lines.append("    if v is not None:")
+            indent = "        "
+        kinds = _field_kinds(hints.get(attr), check)
+        for j, kind in enumerate(kinds):
+            branch = _BRANCHES[kind].format(n=n)
+            lines.append(f"{indent}{'el' if j else ''}{branch}")
+        slow = f"out[{n}] = s{i}(v, depth)"
+        lines.append(f"{indent}else: {slow}" if kinds else f"{indent}{slow}")
+    lines.append("    return out")
+    exec("\n".join(lines), env)  # generated from attribute names written with repr()
+    compiled: _Compiled = env["encode"]
+    return compiled
+
+
+def _slow_field(
+    attr: str, check: Callable[[Any], Any] | None, convert: Callable[[Any, int], Any]
+) -> Callable[[Any, int], Any]:
+    def slow(value: Any, depth: int) -> Any:
+        try:
+            return convert(value if check is None else check(value), depth + 1)
+        except InvalidEvent as exc:
+            raise InvalidEvent(exc.reason, f".{attr}{exc.path}") from None
+
+    return slow
 
 
 def _type_hints(cls: type) -> dict[str, Any]:

@@ -53,6 +53,7 @@ class _Capture:
 CAPTURE: Final = _Capture()
 
 _NOT_EVENTS = (str, bytes, int, float, list, tuple)
+_MAPPINGS: dict[type, bool] = {dict: True, JsonReady: True}  # per class: is it a Mapping?
 
 
 def _exact_number(value: Any) -> Any:
@@ -117,7 +118,11 @@ class Codec:
         (default now); ``context`` the correlation context captured with the event (default:
         the one active now).
         """
-        if isinstance(event, Mapping):
+        cls = type(event)
+        mapping = _MAPPINGS.get(cls)
+        if mapping is None:
+            mapping = _MAPPINGS[cls] = issubclass(cls, Mapping)
+        if mapping:
             if event_type is None:
                 raise InvalidEvent("a dict body needs event_type=... (the C# type name)", "event")
             name = _checked_type(event_type)
