@@ -21,6 +21,7 @@ from types import ModuleType, NoneType, UnionType
 from typing import Any, Literal
 from uuid import UUID
 
+from plumberd_logging._clock import format_timestamp
 from plumberd_logging._guid import parse_guid
 from plumberd_logging.errors import InvalidEvent
 from plumberd_logging.events import OMIT_IF_NONE, WIRE_NAME, Event
@@ -125,22 +126,9 @@ class JsonReady(dict[str, Any]):
     __slots__ = ()
 
 
-_LAST_UTC_SECOND: list[tuple[int | None, str]] = [(None, "")]
-
-
 def format_epoch_utc(timestamp: float) -> str:
     """A Unix timestamp as UTC ISO 8601 text (``...Z``, trimmed fraction), cached per second."""
-    second = math.floor(timestamp)
-    micros = round((timestamp - second) * 1e6)
-    if micros >= 1_000_000:
-        second, micros = second + 1, micros - 1_000_000
-    cached = _LAST_UTC_SECOND[0]
-    if cached[0] != second:
-        text = datetime.fromtimestamp(second, timezone.utc).isoformat()[:19]
-        cached = _LAST_UTC_SECOND[0] = (second, text)
-    if not micros:
-        return f"{cached[1]}Z"
-    return f"{cached[1]}.{f'{micros:06d}'.rstrip('0')}Z"
+    return format_timestamp(timestamp, utc=True)
 
 
 class ValueConverter:

@@ -21,9 +21,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final, NamedTuple
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from plumberd_logging._guid import parse_guid
+from plumberd_logging._ids import new_event_id
 from plumberd_logging._json import Fragment, JSONEncodeError
 from plumberd_logging._json import dumps as _dumps
 from plumberd_logging._values import JsonNumber, JsonReady, NaiveDatetimes, ValueConverter
@@ -219,7 +220,7 @@ def _event_id(own: object, given: object, where: str) -> UUID:
         if eid is not None and other != eid:
             raise InvalidEvent(f"event_id={other} differs from the event's own id {eid}", where)
         eid = other
-    return eid if eid is not None else uuid4()
+    return eid if eid is not None else new_event_id()
 
 
 def _as_event_id(value: object, where: str) -> UUID:

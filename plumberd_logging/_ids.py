@@ -1,0 +1,41 @@
+"""The one source of new event ids: random (version 4) UUIDs drawn from a pool filled in bulk.
+
+    event_id = new_event_id()
+
+One ``os.urandom`` call makes 256 ids instead of one call per id. The pool is emptied in a
+forked child, so a child never reuses ids its parent has drawn or will draw.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from uuid import UUID
+
+__all__ = ["new_event_id"]
+
+_BATCH = 256
+_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_SET = (0x4000 << 64) | (0x8000 << 48)  # version 4, RFC 4122 variant
+_POOL: deque[UUID] = deque()
+
+
+def _refill() -> None:
+    raw = os.urandom(16 * _BATCH)
+    _POOL.extend(
+        UUID(int=(int.from_bytes(raw[i : i + 16], "big") & _CLEAR) | _SET)
+        for i in range(0, len(raw), 16)
+    )
+
+
+def new_event_id() -> UUID:
+    """A new random event id (thread-safe: ``deque.popleft`` is atomic)."""
+    while True:
+        try:
+            return _POOL.popleft()
+        except IndexError:
+            _refill()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_POOL.clear)
