@@ -54,7 +54,7 @@ BASELINES = {
     "ours, 100 streams (multi-stream appends)": f"{BASE}, 100 streams",
     'ours, 100 streams, multi_stream="never"': f"{BASE}, 100 streams",
 }
-GOALS = {"ours, 1 stream": 25.0, "ours, 100 streams (multi-stream appends)": 15.0}
+GOALS = {"ours, 1 stream": 40.0, "ours, 100 streams (multi-stream appends)": 25.0}
 PACKAGES_OURS = ["plumberd-logging", "kurrentdbclient", "grpcio", "protobuf"]
 PACKAGES_BASE = ["py-micro-plumberd", "esdbclient", "grpcio", "protobuf", "pydantic"]
 
