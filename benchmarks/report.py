@@ -343,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if stale else 0
     if not args.render:
         results = run_suite(args.only or list(SUITE))
-        RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        RESULTS.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     changed = write_tables(json.loads(RESULTS.read_text()))
     print(render(json.loads(RESULTS.read_text())))
     print("updated: " + (", ".join(str(p.relative_to(ROOT)) for p in changed) or "nothing"))
