@@ -36,6 +36,9 @@ MAX_DEADLINE_SECONDS = 315_576_000_000
 _EMPTY = b"\x00"  # length 0: an Empty message
 _TYPE_MAPS: dict[str, bytes] = {}
 _SCHEMAS: dict[str, bytes] = {}
+_PROPERTIES: dict[tuple[str, str], bytes] = {}
+_KEYS: dict[str, bytes] = {}
+_VARYING = frozenset(("Created", "$correlationId", "$causationId"))  # new values each event
 
 
 def _varint(n: int) -> bytes:
@@ -193,12 +196,35 @@ def string_properties(metadata: bytes) -> dict[str, str]:
     return value
 
 
+def _property(key: str, value: str) -> bytes:
+    """One ``properties`` map entry: ``key`` -> ``Value(string_value=value)``."""
+    k = _KEYS.get(key)
+    if k is None:
+        k = _field(0x0A, _text(key)) if key else b""
+        if len(_KEYS) < 4096:
+            _KEYS[key] = k
+    v = _text(value)
+    inner = b"\x1a" + _len(len(v)) + v  # Value.string_value
+    entry_len = len(k) + 1 + len(_len(len(inner))) + len(inner)
+    return b"\x12" + _len(entry_len) + k + b"\x12" + _len(len(inner)) + inner
+
+
 def _properties(metadata: bytes) -> bytes:
+    """The record's ``properties`` (sorted keys); entries of keys whose values repeat (the host
+    name, the user) are written once and reused."""
     out = []
-    for key, item in sorted(string_properties(metadata).items()):
-        entry = _field(0x0A, _text(key)) if key else b""
-        entry += _field(0x12, _field(0x1A, _text(item)))  # Value.string_value (field 3)
-        out.append(_field(0x12, entry))
+    cache = _PROPERTIES
+    for key, value in sorted(string_properties(metadata).items()):
+        if key in _VARYING:
+            out.append(_property(key, value))
+            continue
+        entry = cache.get((key, value))
+        if entry is None:
+            entry = _property(key, value)
+            if len(cache) >= 4096:
+                cache.clear()
+            cache[key, value] = entry
+        out.append(entry)
     return b"".join(out)
 
 

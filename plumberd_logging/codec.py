@@ -55,6 +55,7 @@ CAPTURE: Final = _Capture()
 
 _NOT_EVENTS = (str, bytes, int, float, list, tuple)
 _MAPPINGS: dict[type, bool] = {dict: True, JsonReady: True}  # per class: is it a Mapping?
+_CLASS_TYPES: dict[type, str] = {}  # per event class: its checked C# type name
 
 
 def _exact_number(value: Any) -> Any:
@@ -132,19 +133,29 @@ class Codec:
             eid_text = str(eid)
             body = {"Id": eid_text, **body}
         else:
-            name = _checked_type(event_type if event_type is not None else event_type_of(event))
-            where = type(event).__name__
-            if isinstance(event, _NOT_EVENTS) or event is None:
-                raise InvalidEvent(
-                    f"expected an event object, got {where}; pass an Event, a dataclass, or a "
-                    "dict with event_type=...",
-                    name,
-                )
+            cached = _CLASS_TYPES.get(cls) if event_type is None else None
+            if cached is not None:
+                name = cached
+            else:
+                name = _checked_type(event_type if event_type is not None else event_type_of(event))
+                if isinstance(event, _NOT_EVENTS) or event is None:
+                    raise InvalidEvent(
+                        f"expected an event object, got {cls.__name__}; pass an Event, a "
+                        "dataclass, or a dict with event_type=...",
+                        name,
+                    )
+                if event_type is None:
+                    _CLASS_TYPES[cls] = name
+            where = cls.__name__
             try:
                 body = self._values.object_fields(event)
             except InvalidEvent as exc:
                 raise InvalidEvent(exc.reason, where + exc.path) from None
-            eid = _event_id(getattr(event, "id", None), event_id, where)
+            own = getattr(event, "id", None)
+            if event_id is None and type(own) is UUID and own.int:
+                eid = own  # the common case, checked as _event_id would
+            else:
+                eid = _event_id(own, event_id, where)
             eid_text = str(eid)
             if "Id" in body:
                 body["Id"] = eid_text
