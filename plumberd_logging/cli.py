@@ -20,7 +20,7 @@ __all__ = ["main"]
 
 #: Subcommand modules, each with ``add_parser(subparsers)`` setting ``handler`` to a
 #: ``(args) -> exit code`` function.
-COMMANDS = ("demo", "run", "serve", "tail", "check", "spool")
+COMMANDS = ("demo", "run", "serve", "tail", "check", "spool", "csharp", "contract")
 
 EPILOG = """exit codes (the same in every command; each command's --help lists its own):
    0  success

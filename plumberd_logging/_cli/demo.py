@@ -14,9 +14,9 @@ reader sees it (stream, type, event id, data and metadata JSON) and the C# recor
 * stdlib logging: a record tagged ``extra={"event": RecordingFinished(...)}`` and, with
   ``capture_logs=True``, a plain warning as a ``LogRecorded`` event in ``Log-{service}``.
 
-``LogRecorded`` (the body of captured log lines, see ``plumberd_logging/_capture.py``) reads in C#
-as :data:`LOG_RECORDED_CSHARP`. Without ``--url`` the server lives in this process and is gone
-when the demo ends.
+The C# records are what :func:`plumberd_logging.csharp.render` (``plumberd csharp``) gives for
+these classes, with ``LogRecorded`` (the body of captured log lines). Without ``--url`` the
+server lives in this process and is gone when the demo ends.
 """
 
 from __future__ import annotations
@@ -24,13 +24,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import typing
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from plumberd_logging._cli._common import (
@@ -46,21 +43,20 @@ from plumberd_logging._cli._common import (
     server_url,
     shown,
 )
+from plumberd_logging.csharp import render
 from plumberd_logging.errors import PlumberdError
-from plumberd_logging.events import WIRE_NAME, Event
+from plumberd_logging.events import Event
 
 if TYPE_CHECKING:
     from plumberd_logging.client import RecordedEvent
     from plumberd_logging.writer import EventWriter
 
 __all__ = [
-    "LOG_RECORDED_CSHARP",
     "CameraMoved",
     "CameraPrepared",
     "RecordingFinished",
     "RecordingStarted",
     "add_parser",
-    "csharp_record",
     "demo",
 ]
 
@@ -87,27 +83,8 @@ class RecordingFinished(Event, category="Recording", stream_id_field="recording_
 
 
 EVENTS = (RecordingStarted, CameraPrepared, CameraMoved, RecordingFinished)
-
-#: The C# side of ``LogRecorded``, the event a captured log line becomes (handler and structlog
-#: processor; structlog lines have no Module/Function/Line, and ``dict_tracebacks`` adds a
-#: structured ``Chain`` to the exception).
-LOG_RECORDED_CSHARP = """\
-public record LogRecorded(string Level, string Logger, string Message, string Template,
-    DateTimeOffset Timestamp, LoggedException? Exception, string? Thread, int? Process,
-    string Host, string Service, string? Module, string? Function, int? Line,
-    Dictionary<string, JsonElement>? Properties);
-public record LoggedException(string? Type, string? Message, string? StackTrace,
-    JsonElement? Chain);"""
-
-_CSHARP_TYPES: dict[Any, str] = {
-    str: "string",
-    float: "double",
-    int: "int",
-    bool: "bool",
-    UUID: "Guid",
-    datetime: "DateTimeOffset",
-    Decimal: "decimal",
-}
+#: The C# namespace of the printed records (``[OutputStream]`` keeps each class's category).
+NAMESPACE = "Demo.Events"
 
 EPILOG = f"""examples:
   plumberd demo                                          # nothing to install or run first
@@ -337,33 +314,4 @@ def _print_correlation(events: list[RecordedEvent]) -> None:
 
 def _print_records() -> None:
     print("\nThe C# records that read them (MicroPlumberd, System.Text.Json defaults):\n")
-    print('// every body also carries "Id", the event id: add `Guid Id` to read it')
-    for cls in EVENTS:
-        print(csharp_record(cls))
-    print(LOG_RECORDED_CSHARP)
-
-
-def csharp_record(cls: type[Event]) -> str:
-    """The positional C# record that reads ``cls``'s events (``Id`` left out)."""
-    hints = typing.get_type_hints(cls)
-    params = []
-    for f in dataclasses.fields(cls):
-        if f.name == "id":
-            continue
-        name = f.metadata.get(WIRE_NAME) or _pascal(f.name)
-        params.append(f"{_csharp_type(hints[f.name])} {name}")
-    return f"public record {cls.__event_type__}({', '.join(params)});"
-
-
-def _csharp_type(hint: Any) -> str:
-    args = typing.get_args(hint)
-    if type(None) in args:
-        [inner] = [a for a in args if a is not type(None)]
-        return _csharp_type(inner) + "?"
-    return _CSHARP_TYPES.get(hint, "JsonElement")
-
-
-def _pascal(name: str) -> str:
-    from plumberd_logging._values import wire_name
-
-    return wire_name(name)
+    print(render(EVENTS, namespace=NAMESPACE, log_records=True), end="")
