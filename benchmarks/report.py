@@ -38,6 +38,7 @@ START, END = "<!-- perf-table:start -->", "<!-- perf-table:end -->"
 # name -> (script, arguments): the whole suite, about 10 minutes on 2 busy cores
 SUITE: dict[str, tuple[str, list[str]]] = {
     "encode": ("bench_encode.py", ["--rounds", "5"]),
+    "wire": ("bench_wire.py", ["--rounds", "5"]),
     "handler": (
         "bench_handler.py",
         [
@@ -175,8 +176,8 @@ def render(results: dict[str, Any]) -> str:
     benches: dict[str, Any] = results.get("benchmarks", {})
     meta: dict[str, Any] = results.get("meta", {})
     lines = [
-        f"Measured {meta.get('date', '?')} on {meta.get('cpus', '?')}, "
-        f"CPython {meta.get('python', '?')}, commit `{meta.get('commit', '?')}`. "
+        f"Measured on {meta.get('cpus', '?')}, CPython {meta.get('python', '?')} "
+        "(each benchmark's date and commit are under Commands). "
         "Medians over rounds; every figure next to its baseline from the same run; "
         "✓/✗ against the goal of issue #12. Regenerate: `python benchmarks/report.py`.",
         "",
@@ -229,27 +230,46 @@ def render(results: dict[str, Any]) -> str:
             f"{_num(cpu, 1)}{_verdict(cpu, goal_cpu)} | "
             f"{_delivered(wruns[name], 'events', 'stored')} | {goal} | {_load(wruns[name])} |"
         )
-    eruns = benches.get("encode", {}).get("runs", {})
-    if eruns:
-        lines += [
-            "",
-            "**Encoding one G1 event** (no network; µs per event, caller thread):",
-            "",
-            "| configuration | median µs | ratio to py-micro-plumberd | load (1 min) |",
-            "| --- | ---: | ---: | ---: |",
-        ]
-        serialize = eruns.get("py-micro-plumberd 0.1.9: serialize", [])
-        base_median = _median(_values(serialize, "us_per_event"))
-        for name, runs in eruns.items():
-            value = _median(_values(runs, "us_per_event"))
-            ratio = value / base_median if value is not None and base_median else None
-            lines.append(f"| {name} | {_num(value, 2)} | {_num(ratio, 2)}x | {_load(runs)} |")
-    lines += ["", "Commands (from the repository root; each one's load before → after):", ""]
+    lines += _single_table(
+        "**Encoding one G1 event** (no network; µs per event, caller thread):",
+        benches.get("encode", {}).get("runs", {}),
+        "us_per_event",
+        "py-micro-plumberd 0.1.9: serialize",
+    )
+    lines += _single_table(
+        "**Building the append request of 500 encoded events** (no network; µs per event):",
+        benches.get("wire", {}).get("runs", {}),
+        "us_per_event",
+        "kurrentdbclient: BatchAppendReq (NewEvent + protobuf)",
+    )
+    lines += ["", "Commands (from the repository root; date, commit, load before → after):", ""]
     for name, bench in benches.items():
         before, after = bench.get("load_before"), bench.get("load_after")
-        load = f" (load {before[0]:.1f} → {after[0]:.1f})" if before and after else ""
-        lines.append(f"- {name}: `{bench.get('command', '?')}`{load}")
+        load = f", load {before[0]:.1f} → {after[0]:.1f}" if before and after else ""
+        when = f"{bench.get('date', '?')}, `{bench.get('commit', '?')}`"
+        lines.append(f"- {name}: `{bench.get('command', '?')}` ({when}{load})")
     return "\n".join(lines) + "\n"
+
+
+def _single_table(
+    title: str, runs: dict[str, list[dict[str, Any]]], metric: str, baseline: str
+) -> list[str]:
+    """One metric per configuration, with its ratio to ``baseline`` (nothing when not run)."""
+    if not runs:
+        return []
+    lines = [
+        "",
+        title,
+        "",
+        f"| configuration | median µs | ratio to `{baseline}` | load (1 min) |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    base = _median(_values(runs.get(baseline, []), metric))
+    for name, results in runs.items():
+        value = _median(_values(results, metric))
+        ratio = value / base if value is not None and base else None
+        lines.append(f"| {name} | {_num(value, 2)} | {_num(ratio, 2)}x | {_load(results)} |")
+    return lines
 
 
 def replace_section(text: str, block: str) -> str:
@@ -301,6 +321,8 @@ def run_suite(names: Sequence[str]) -> dict[str, Any]:
                 r.pop("executable", None)  # local paths say nothing about the figures
         benches[name] = {
             "command": shlex.join(shown),
+            "date": info.get("date"),
+            "commit": info.get("commit"),
             "load_before": before,
             "load_after": _load_now(),
             "seconds": round(time.monotonic() - start, 1),
