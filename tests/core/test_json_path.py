@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -104,3 +106,9 @@ def test_decimals_keep_their_digits_and_come_back_from_enrich() -> None:
     assert data.data.endswith(b'"Total":20.00,"Tiny":0.000000001}')
     meta = Metadata(Amount=Decimal("1.50"), Big=2**80, Small=1e-6).enrich(ID)
     assert (meta["Amount"], meta["Big"], meta["Small"]) == (Decimal("1.50"), 2**80, 1e-6)
+
+
+def test_importing_the_package_loads_neither_orjson_nor_grpc() -> None:
+    code = "import plumberd_logging, sys; print(sorted({'orjson', 'grpc'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
