@@ -50,11 +50,16 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
-_SMALL = [_varint(n) for n in range(1 << 14)]
+_SMALL = [bytes((n,)) for n in range(128)]
 
 
 def _len(n: int) -> bytes:
-    return _SMALL[n] if n < 16384 else _varint(n)
+    """The varint of a length: one byte below 128, two below 16384."""
+    if n < 128:
+        return _SMALL[n]
+    if n < 16384:
+        return bytes(((n & 0x7F) | 0x80, n >> 7))
+    return _varint(n)
 
 
 def _field(tag: int, payload: bytes) -> bytes:
