@@ -17,6 +17,8 @@ when a client first connects.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from plumberd_logging._version import __version__
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
         current_context,
         use_context,
     )
-    from plumberd_logging.emits import emits
+    from plumberd_logging.emits import emits, emitter_of
     from plumberd_logging.errors import (
         AccessDenied,
         EventTooLarge,
@@ -111,6 +113,7 @@ _EXPORTS: dict[str, str] = {
     "current_context": "plumberd_logging.context",
     "default_writer": "plumberd_logging.config",
     "emits": "plumberd_logging.emits",
+    "emitter_of": "plumberd_logging.emits",
     "encode": "plumberd_logging.codec",
     "event_type_of": "plumberd_logging.events",
     "field": "plumberd_logging.events",
@@ -132,6 +135,22 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *_EXPORTS})
+
+
+class _Package(types.ModuleType):
+    """Keeps an exported function whose module has its name (``emits``) from being replaced.
+
+    Importing ``plumberd_logging.emits`` sets the package attribute ``emits`` to the module;
+    here that attribute stays the ``emits`` decorator, as ``__all__`` promises.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == value.__name__:
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [
@@ -179,6 +198,7 @@ __all__ = [
     "current_context",
     "default_writer",
     "emits",
+    "emitter_of",
     "encode",
     "event_type_of",
     "field",

@@ -6,9 +6,12 @@ error text from the transport goes through :func:`redact` / :class:`Redactor`.
 
 from __future__ import annotations
 
+import difflib
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-__all__ = ["SCHEMES", "Redactor", "redact", "url_options", "validate_url"]
+from plumberd_logging._options import positive_int
+
+__all__ = ["OPTIONS", "SCHEMES", "Redactor", "redact", "url_options", "validate_url"]
 
 SCHEMES = (
     "esdb",
@@ -19,6 +22,32 @@ SCHEMES = (
     "kdb+discover",
 )
 _MASK = "***"
+
+#: The query options a connection string may carry (the client's spelling; case is ignored).
+OPTIONS = (
+    "tls",
+    "connectionName",
+    "maxDiscoverAttempts",
+    "discoveryInterval",
+    "gossipTimeout",
+    "nodePreference",
+    "tlsVerifyCert",
+    "defaultDeadline",
+    "keepAliveInterval",
+    "keepAliveTimeout",
+    "tlsCAFile",
+    "userCertFile",
+    "userKeyFile",
+)
+_BY_LOWER = {name.lower(): name for name in OPTIONS}
+#: Options whose value is a whole number > 0 (the client reads them with ``int()``).
+_POSITIVE_OPTIONS = ("maxDiscoverAttempts", "gossipTimeout", "defaultDeadline")
+#: Whole numbers that may be 0 or -1 (``keepAliveInterval=-1`` turns keep-alive off).
+_INTEGER_OPTIONS = ("discoveryInterval", "keepAliveInterval", "keepAliveTimeout")
+_CHOICES = {
+    "tlsVerifyCert": ("true", "false"),
+    "nodePreference": ("leader", "follower", "random", "readonlyreplica"),
+}
 
 
 def redact(url: str) -> str:
@@ -142,7 +171,11 @@ def validate_url(url: object, *, what: str = "connection_string") -> str:
         host, _, port = target.strip().partition(":")
         if not host or (port and not port.isdigit()):
             raise ValueError(f"{what}: {safe!r} has an invalid host:port {target!r}")
-    options = {k.lower(): v for k, v in parse_qsl(parts.query, keep_blank_values=True)}
+        if port and not 1 <= int(port) <= 65535:
+            raise ValueError(
+                f"{what}: {safe!r} has port {int(port)} (host {host!r}); expected 1..65535"
+            )
+    options = _check_options(parse_qsl(parts.query, keep_blank_values=True), what, safe)
     tls = options.get("tls", "true").lower()
     if tls not in ("true", "false"):
         raise ValueError(f"{what}: {safe!r} has tls={tls!r}; expected true or false")
@@ -152,3 +185,26 @@ def validate_url(url: object, *, what: str = "connection_string") -> str:
             "add ?tls=false for a server running without TLS"
         )
     return url
+
+
+def _check_options(pairs: list[tuple[str, str]], what: str, safe: str) -> dict[str, str]:
+    """The options by lower-case name; an unknown name or a bad value is a ValueError."""
+    options: dict[str, str] = {}
+    for key, value in pairs:
+        name = _BY_LOWER.get(key.lower())
+        if name is None:
+            close = difflib.get_close_matches(key.lower(), list(_BY_LOWER), n=1, cutoff=0.6)
+            hint = f" (did you mean {_BY_LOWER[close[0]]}?)" if close else ""
+            raise ValueError(
+                f"{what}: {safe!r} has unknown option {key!r}{hint}; known: {', '.join(OPTIONS)}"
+            )
+        if name in _POSITIVE_OPTIONS:
+            positive_int(value, f"{what}: option {name}")
+        elif name in _INTEGER_OPTIONS and not value.strip().lstrip("-").isdigit():
+            raise ValueError(f"{what}: option {name}: expected a whole number, got {value!r}")
+        elif name in _CHOICES and value.lower() not in _CHOICES[name]:
+            raise ValueError(
+                f"{what}: option {name}: expected one of {', '.join(_CHOICES[name])}, got {value!r}"
+            )
+        options[name.lower()] = value
+    return options

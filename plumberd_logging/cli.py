@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
 
+from plumberd_logging._cli._common import Exit, exit_codes_help
 from plumberd_logging._version import __version__
 
 __all__ = ["main"]
@@ -22,19 +23,12 @@ __all__ = ["main"]
 #: ``(args) -> exit code`` function.
 COMMANDS = ("demo", "run", "serve", "tail", "check", "spool", "csharp", "contract")
 
-EPILOG = """exit codes (the same in every command; each command's --help lists its own):
-   0  success
-   1  failure (see the message)
-   2  usage error: bad arguments or a bad URL
-   3  server unreachable: connection refused, unknown host, no route
-   4  timeout: the server accepted the connection but did not answer in time
-   5  the server answered with an unexpected error
-   6  not found (a stream, a spool directory)
-   7  in use (a port; spool files of a running writer)
-   8  TLS failure: unknown CA, certificate for another host, TLS on one side only
-   9  credentials refused (wrong user or password) or access denied
-  10  not the leader: a write through a URL naming one follower node
-`plumberd run` exits with the program's own code (127: program not found)."""
+EPILOG = (
+    exit_codes_help(
+        *Exit, title="exit codes (the same in every command; each command's --help lists its own):"
+    )
+    + "\n`plumberd run` otherwise exits with the program's own code."
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

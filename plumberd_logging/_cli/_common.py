@@ -81,6 +81,8 @@ class Exit(enum.IntEnum):
     TLS = 8
     CREDENTIALS = 9
     NOT_LEADER = 10
+    CANNOT_EXECUTE = 126
+    PROGRAM_NOT_FOUND = 127
 
 
 _MEANINGS = {
@@ -90,20 +92,28 @@ _MEANINGS = {
     Exit.UNREACHABLE: "server unreachable: connection refused, unknown host, no route",
     Exit.TIMEOUT: "timeout: the server accepted the connection but did not answer in time",
     Exit.SERVER_ERROR: "the server answered with an unexpected error",
-    Exit.NOT_FOUND: "not found",
-    Exit.BUSY: "in use",
+    Exit.NOT_FOUND: "not found (a stream, a spool directory)",
+    Exit.BUSY: "in use (a port; spool files of a running writer)",
     Exit.TLS: "TLS failure: unknown CA, certificate for another host, TLS on one side only",
     Exit.CREDENTIALS: "credentials refused (wrong user or password) or access denied",
     Exit.NOT_LEADER: "the node is not the cluster's leader (a direct URL to a follower)",
+    Exit.CANNOT_EXECUTE: "the program cannot start: not executable, no #! line, no interpreter",
+    Exit.PROGRAM_NOT_FOUND: "the program was not found",
 }
 
 
-def exit_codes_help(*codes: Exit, notes: dict[Exit, str] | None = None) -> str:
-    """The ``exit codes:`` block of a command's epilog (``notes`` replace the meanings)."""
-    lines = ["exit codes:"]
+def exit_codes_help(
+    *codes: Exit, notes: dict[Exit, str] | None = None, title: str = "exit codes:"
+) -> str:
+    """The ``exit codes:`` block of a command's epilog (``notes`` replace the meanings).
+
+    Every command's ``--help`` builds its list here, from the one table of meanings.
+    """
+    lines = [title]
+    width = max((len(str(int(code))) for code in codes), default=1)
     for code in codes:
         meaning = (notes or {}).get(code, _MEANINGS[code])
-        lines.append(f"  {int(code):>2}  {meaning}")
+        lines.append(f"  {int(code):>{max(width, 2)}}  {meaning}")
     return "\n".join(lines)
 
 

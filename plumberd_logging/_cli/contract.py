@@ -59,6 +59,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "contract",
         help="check that C# records read what the Python events write",
         description="Check the contract between Python events and the C# records that read them.",
+        epilog=EPILOG,
         formatter_class=HelpFormatter,
     )
     p.set_defaults(handler=_usage(p))

@@ -132,12 +132,18 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def build_server(args: argparse.Namespace) -> InMemoryEventStore | InMemoryCluster:
     """The (not yet started) server, or cluster, the options describe."""
     nodes = args.cluster if args.cluster is not None else 1
-    if not 0 <= args.port <= 65535 - (nodes - 1):
-        raise CommandError(Exit.USAGE, f"--port: expected 0..65535, got {args.port}")
-    if args.max_append_size < 1:
-        raise CommandError(Exit.USAGE, "--max-append-size: expected a positive number of bytes")
     if args.cluster is not None and not 1 <= args.cluster <= 9:
         raise CommandError(Exit.USAGE, f"--cluster: expected 1..9 nodes, got {args.cluster}")
+    if not 0 <= args.port <= 65535:
+        raise CommandError(Exit.USAGE, f"--port: expected 0..65535, got {args.port}")
+    if args.port and args.port + nodes - 1 > 65535:
+        raise CommandError(
+            Exit.USAGE,
+            f"--port {args.port}: {nodes} nodes need ports {args.port}..{args.port + nodes - 1}, "
+            f"past 65535; use --port {65535 - nodes + 1} or lower (or --port 0 for free ports)",
+        )
+    if args.max_append_size < 1:
+        raise CommandError(Exit.USAGE, "--max-append-size: expected a positive number of bytes")
     users = _users(args.users) if args.users else None
     writers = _names(args.writers, "--writers") if args.writers else None
     if writers is not None and users is None:

@@ -53,6 +53,8 @@ from plumberd_logging.errors import (
 )
 
 if TYPE_CHECKING:
+    from uuid import UUID
+
     from plumberd_logging.client import EventStoreClient, RecordedEvent, StreamSubscription
 
 __all__ = ["add_parser", "event_json", "format_event", "tail"]
@@ -148,7 +150,7 @@ def tail(args: argparse.Namespace) -> int:
         _print_history(events, args)
         if args.follow:
             after = events[-1].revision if events else None
-            return _follow(client, args, after)
+            return _follow(client, args, after, events[-1].id if events else None)
     return Exit.OK
 
 
@@ -171,9 +173,16 @@ def _print_event(event: RecordedEvent, as_json: bool) -> None:
     sys.stdout.flush()
 
 
-def _follow(client: EventStoreClient, args: argparse.Namespace, after: int | None) -> int:
+def _follow(
+    client: EventStoreClient, args: argparse.Namespace, after: int | None, last_id: UUID | None
+) -> int:
     """Print new events until a signal; subscribe again (after the last event) when the
-    connection drops, for up to ``--timeout`` seconds of failures."""
+    connection drops, for up to ``--timeout`` seconds of failures.
+
+    Before subscribing again it checks that the stream still holds the last event printed at
+    its revision; if not (a development server restarted in memory, the stream recreated), it
+    says so and follows the new history from its start.
+    """
     stop = threading.Event()
     current: list[StreamSubscription] = []
     failure: list[BaseException] = []
@@ -185,18 +194,22 @@ def _follow(client: EventStoreClient, args: argparse.Namespace, after: int | Non
             subscription.stop()
 
     def run() -> None:
-        nonlocal after
+        nonlocal after, last_id
         failing_since: float | None = None
+        resumed = False
         try:
             while not stop.is_set():
                 try:
+                    if resumed and after is not None and last_id is not None:
+                        after = _history_kept(client, args.stream, after, last_id)
+                    resumed = True
                     subscription = client.subscribe_stream(args.stream, after=after)
                     current[:] = [subscription]
                     if stop.is_set():
                         subscription.stop()
                     for event in subscription:
                         _print_event(event, args.json)
-                        after, failing_since = event.revision, None
+                        after, last_id, failing_since = event.revision, event.id, None
                     if not stop.is_set():
                         raise Unavailable("the server ended the subscription")
                 except TransientError as exc:  # a drop: UNAVAILABLE, or CANCELLED by a stop
@@ -243,6 +256,28 @@ def _follow(client: EventStoreClient, args: argparse.Namespace, after: int | Non
             raise diagnose(exc, what="the subscription", timeout=args.timeout) from None
         raise exc
     return Exit.OK
+
+
+def _history_kept(client: EventStoreClient, stream: str, after: int, last_id: UUID) -> int | None:
+    """``after`` when event ``#after`` is still the one printed, else ``None`` (said on stderr)."""
+    try:
+        found = client.read_stream(stream, from_revision=after, limit=1)
+    except (StreamNotFound, StreamDeleted):
+        found = []
+    if found and found[0].revision == after and found[0].id == last_id:
+        return after
+    now = (
+        f"its event #{after} is another one"
+        if found and found[0].revision == after
+        else f"it has no event #{after} any more"
+    )
+    print(
+        f"plumberd tail: {stream} went back: {now} (a server restarted in memory, or the "
+        "stream was recreated); following its new history from the start",
+        file=sys.stderr,
+        flush=True,
+    )
+    return None
 
 
 def format_event(event: RecordedEvent) -> str:

@@ -54,8 +54,8 @@ def test_legacy_app_events_reach_the_store_and_the_app_is_unchanged(
     assert {entry["Logger"] for entry in logs} == {"legacy.recorder"}
 
 
-def test_without_capture_only_tagged_records_become_events(eventstore: InMemoryEventStore) -> None:
-    done = plumberd("run", "--url", eventstore.url, "--", sys.executable, str(APP))
+def test_tagged_only_sends_only_tagged_records(eventstore: InMemoryEventStore) -> None:
+    done = plumberd("run", "--url", eventstore.url, "--tagged-only", "--", sys.executable, str(APP))
     assert done.returncode == 3
     assert eventstore.streams() == ["Recording-rec-1"]
 
@@ -92,7 +92,7 @@ def test_console_script_is_installed(eventstore: InMemoryEventStore) -> None:
     ("args", "message", "code"),
     [
         (["run", "--url", "esdb://localhost:2113?tls=false"], "no program given", 2),
-        (["run", "--", "python", "x.py"], "no URL", 2),
+        (["run", "--", "python", "x.py"], "no server URL", 2),
         (["run", "--url", "esdb://h:1?tls=false", "--", "no-such-program-xyz"], "not found", 127),
     ],
 )

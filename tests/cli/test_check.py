@@ -131,7 +131,7 @@ def test_bad_url_is_a_usage_error() -> None:
         (f"esdb://admin:{PASSWORD}@localhost:2113?tls=maybe", "tls='maybe'"),
         (
             f"esdb://admin:{PASSWORD}@localhost:2113?tls=false&nodePreference=x",
-            "not one of: leader",
+            "option nodePreference: expected one of leader, follower",
         ),
     ],
 )

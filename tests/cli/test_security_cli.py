@@ -21,7 +21,7 @@ from typing import IO
 import pytest
 
 from plumberd_logging import Event, EventStoreClient
-from plumberd_logging.testing import InMemoryCluster, InMemoryEventStore, TlsFiles
+from plumberd_logging.testing import InMemoryCluster, InMemoryEventStore, ServerProcess, TlsFiles
 
 from .conftest import Run
 from .helpers import plumberd
@@ -320,3 +320,26 @@ def test_tail_follow_on_a_follower_is_not_leader(run: Run) -> None:
         done = run("tail", "Ping-x", "--url", cluster.nodes[1].url, "--follow")
     assert done.returncode == 10
     assert "not the cluster's leader" in done.stderr
+
+
+@pytest.mark.slow
+def test_tail_follow_notices_a_server_that_lost_its_history_and_follows_the_new_one() -> None:
+    with ServerProcess() as server:  # in memory, in its own process: a restart loses history
+        with EventStoreClient(server.url) as client:
+            client.append_to_stream("Ping-gone", [Ping(n=i) for i in range(5)])
+        child = _tail("Ping-gone", "--url", server.url, "-f", "--json", "--timeout", "60")
+        lines = _Lines(child)
+        assert [json.loads(line)["revision"] for line in lines.take(5)] == [0, 1, 2, 3, 4]
+        server.restart()
+        with EventStoreClient(server.url) as client:
+            client.append_to_stream("Ping-gone", [Ping(n=100 + i) for i in range(3)])
+        new = [json.loads(line) for line in lines.take(3, timeout=60)]
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=10)
+
+    assert [(e["revision"], e["data"]["N"]) for e in new] == [(0, 100), (1, 101), (2, 102)]
+    assert child.returncode == 0, err
+    assert (
+        "plumberd tail: Ping-gone went back: it has no event #4 any more (a server restarted "
+        "in memory, or the stream was recreated); following its new history from the start"
+    ) in err
