@@ -185,7 +185,10 @@ class Codec:
     def dumps(self, value: Any, where: str) -> bytes:
         """Compact UTF-8 JSON of an already converted value (Decimals unquoted)."""
         try:
-            return _dumps(value, default=_exact_number)
+            data = _dumps(value, default=_exact_number)
+            # A right-sized copy: orjson's buffer is shrunk in place, and while encoded events
+            # wait in the queue the leftover holes add ~800 bytes of RSS per event.
+            return bytes(memoryview(data))
         except JSONEncodeError as exc:
             path = _surrogate_path(value)
             if path or "surrogates" in str(exc):
