@@ -314,6 +314,7 @@ def emit(
     result = {
         **values,
         **(extra or {}),
+        "load": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "python": platform.python_version(),
         "executable": sys.executable,
         "packages": versions,

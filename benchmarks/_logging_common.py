@@ -147,6 +147,7 @@ def burst(
         "drain_s": t2 - t1 if delivered is not None else 0.0,
         "drained": drained,
         "delivered": (delivered() - warmup) if delivered is not None else -1,
+        "attempted": calls,
     }
 
 

@@ -10,6 +10,10 @@ builds the ``NewEvent`` (no network): ``event.__class__.__name__``,
 and ``json.dumps(metadata)``, in its own venv (see ``_baseline.py``). Both sides encode the
 same, already built event; the ``+ construct`` rows also build it each time. Each run is a fresh
 process reporting µs per event (best of ``--repeat`` loops); the table shows medians of runs.
+
+The cold row defeats every cache: 20,000 distinct events (new ids and values) built before the
+timed loop, each encoded once with a ``created`` time one second after the previous one (so the
+per-second ``Created`` text is formatted anew every time); µs per event over the whole loop.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ WORKERS = {
     "py-micro-plumberd 0.1.9: serialize": ("baseline", "baseline"),
     "ours: construct + encode": ("ours-construct", "ours"),
     "py-micro-plumberd 0.1.9: construct + serialize": ("baseline-construct", "baseline"),
+    "ours: cold (a fresh event each call, each in a new second)": ("ours-cold", "ours"),
 }
 BASELINE = "py-micro-plumberd 0.1.9: serialize"
 
@@ -119,9 +124,41 @@ def _baseline(construct: bool) -> tuple[Callable[[], object], dict[str, str]]:
     return lambda: serialize(event), extra
 
 
+def _ours_cold(count: int = 20_000) -> float:
+    """Seconds per encode of ``count`` distinct, never-seen events, each in a new second."""
+    import gc
+    import time
+    from uuid import uuid4
+
+    from plumberd_logging import Event
+    from plumberd_logging.codec import encode
+
+    class RecordingFinished(Event):
+        recording_id: str
+        duration: float
+        file_path: str
+
+    events = [
+        RecordingFinished(
+            id=uuid4(), recording_id=f"rec-{i}", duration=i + 0.5, file_path=f"/rec/{i}.mp4"
+        )
+        for i in range(count)
+    ]
+    encode(RecordingFinished(recording_id="w", duration=1.0, file_path="/w"))  # imports
+    base = float(int(time.time()) - 10 * count)
+    gc.collect()
+    start = time.perf_counter()
+    for i, event in enumerate(events):
+        encode(event, created=base + i + 0.25)
+    return (time.perf_counter() - start) / count
+
+
 def run_worker(kind: str, *, min_time: float, repeat: int) -> None:
     """Measure one configuration in this process and print its JSON result line."""
     construct = kind.endswith("-construct")
+    if kind == "ours-cold":
+        emit({METRIC: _ours_cold() * 1e6}, packages=["plumberd-logging"])
+        return
     if kind.startswith("ours"):
         fn, extra = _ours(construct)
         packages = ["plumberd-logging"]

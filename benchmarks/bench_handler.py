@@ -290,7 +290,7 @@ def _profile(key: str, args: argparse.Namespace) -> None:
         worker_profile = cProfile.Profile(timer)
         writer = setup.writer
         if writer is not None:  # the thread starts with the first event: wrap its target
-            run = writer._run
+            run = writer._worker._run
 
             def profiled_run() -> None:
                 worker_profile.enable()
@@ -299,7 +299,7 @@ def _profile(key: str, args: argparse.Namespace) -> None:
                 finally:
                     worker_profile.disable()
 
-            writer._run = profiled_run
+            writer._worker._run = profiled_run
         caller = cProfile.Profile(timer)
         loop(0, args.warmup)
         if setup.delivered is not None:

@@ -92,7 +92,7 @@ def _worker(mode: str, url: str, calls: int, repeat: int, backlog: int) -> None:
 
     def processed() -> int:
         """Backlog events the worker has encoded (or resolved) so far."""
-        return sum(1 for r in queued if r.encoded is not None or r.done())
+        return sum(1 for r in queued if r._encoded is not None or r.done())
 
     noop_us, submit_us, busy_work = [], [], []
     appends_before = writer.stats().batches

@@ -21,12 +21,13 @@ from types import ModuleType, NoneType, UnionType
 from typing import Any, Literal
 from uuid import UUID
 
+from plumberd_logging._clock import format_timestamp
 from plumberd_logging._guid import parse_guid
 from plumberd_logging.errors import InvalidEvent
 from plumberd_logging.events import OMIT_IF_NONE, WIRE_NAME, Event
 
 __all__ = [
-    "DECIMAL_MARK",
+    "JsonNumber",
     "JsonReady",
     "ValueConverter",
     "format_datetime",
@@ -38,13 +39,11 @@ __all__ = [
 
 NaiveDatetimes = Literal["reject", "utc"]
 
-#: Decimals travel through ``json`` as marked strings and are unquoted afterwards, so their exact
-#: digits reach the wire as a JSON number (``20.00``, not ``20.0`` or ``"20.00"``).
-DECIMAL_MARK = "\x00" + os.urandom(8).hex() + ":"
 
 _MAX_DEPTH = 100
 _MAX_CS_DAYS = 10_675_199  # TimeSpan.MaxValue.Days
 _MAX_CS_INT = 2**96 - 1  # the widest C# number (decimal) holds 96 bits
+_MIN_I64, _MAX_U64 = -(2**63), 2**64 - 1  # what the JSON encoder writes as an int itself
 _PASCAL: dict[str, str] = {}
 _ZERO = timedelta(0)
 
@@ -106,6 +105,20 @@ def format_timespan(td: timedelta) -> str:
     return f"{text}.{us * 10:07d}" if us else text
 
 
+class JsonNumber:
+    """A number whose exact JSON text is given (an int beyond 64 bits, a float below 1e-4 in
+    Python's ``repr`` notation); the codec writes ``text`` unquoted, ``value`` is the number."""
+
+    __slots__ = ("text", "value")
+
+    def __init__(self, text: str, value: int | float) -> None:
+        self.text = text
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"JsonNumber({self.text})"
+
+
 class JsonReady(dict[str, Any]):
     """A body whose values are already JSON-ready (built by the library, e.g. a log event):
     the codec writes it as it is, without converting every value again."""
@@ -113,22 +126,9 @@ class JsonReady(dict[str, Any]):
     __slots__ = ()
 
 
-_LAST_UTC_SECOND: list[tuple[int | None, str]] = [(None, "")]
-
-
 def format_epoch_utc(timestamp: float) -> str:
     """A Unix timestamp as UTC ISO 8601 text (``...Z``, trimmed fraction), cached per second."""
-    second = math.floor(timestamp)
-    micros = round((timestamp - second) * 1e6)
-    if micros >= 1_000_000:
-        second, micros = second + 1, micros - 1_000_000
-    cached = _LAST_UTC_SECOND[0]
-    if cached[0] != second:
-        text = datetime.fromtimestamp(second, timezone.utc).isoformat()[:19]
-        cached = _LAST_UTC_SECOND[0] = (second, text)
-    if not micros:
-        return f"{cached[1]}Z"
-    return f"{cached[1]}.{f'{micros:06d}'.rstrip('0')}Z"
+    return format_timestamp(timestamp, utc=True)
 
 
 class ValueConverter:
@@ -147,6 +147,8 @@ class ValueConverter:
             raise TypeError(f"string_enums: expected bool, got {string_enums!r}")
         self.naive_datetimes: NaiveDatetimes = naive_datetimes
         self.string_enums = string_enums
+        # Per class: the compiled encoder of its field layout, or None (the generic loop).
+        self._compiled: dict[type, _Compiled | None] = {}
         self._exact: dict[type, Callable[[Any, int], Any]] = {
             float: self._float,
             UUID: _uuid,
@@ -166,8 +168,10 @@ class ValueConverter:
         """The JSON-ready form of ``value``; raises ``InvalidEvent`` naming the relative path."""
         t = type(value)
         if t is str or t is int or t is bool or value is None:
-            if t is int and not -_MAX_CS_INT <= value <= _MAX_CS_INT:
-                raise InvalidEvent(f"integer {value} does not fit any C# number type")
+            if t is int and not _MIN_I64 <= value <= _MAX_U64:
+                if not -_MAX_CS_INT <= value <= _MAX_CS_INT:
+                    raise InvalidEvent(f"integer {value} does not fit any C# number type")
+                return JsonNumber(str(value), value)
             return value
         handler = self._exact.get(t)
         if handler is not None:
@@ -178,7 +182,16 @@ class ValueConverter:
         """The body of an object: its public fields under their C# names, values converted."""
         if depth > _MAX_DEPTH:
             raise InvalidEvent(f"nested deeper than {_MAX_DEPTH} levels (a reference cycle?)")
-        plan = _plan_for(type(obj))
+        cls = type(obj)
+        try:
+            compiled = self._compiled[cls]
+        except KeyError:
+            compiled = self._compiled[cls] = _compile(cls, obj, self.convert)
+        if compiled is not None:
+            fast = compiled(obj, depth)
+            if fast is not None:
+                return fast
+        plan = _plan_for(cls)
         out: dict[str, Any] = {}
         for attr, value in plan.items(obj):
             if value is None and attr in plan.omit_if_none:
@@ -199,10 +212,13 @@ class ValueConverter:
 
     # -- handlers ------------------------------------------------------------------------------
 
-    def _float(self, value: float, depth: int) -> float:
+    def _float(self, value: float, depth: int) -> float | JsonNumber:
         if not math.isfinite(value):
             raise InvalidEvent(f"float {value} is not valid JSON")
-        return float(value)
+        number = float(value)
+        if number and -1e-4 < number < 1e-4:  # written 1e-05 as Python (and json) write it
+            return JsonNumber(repr(number), number)
+        return number
 
     def _datetime(self, value: datetime, depth: int) -> str:
         return format_datetime(value, utc_as_z=True, naive=self.naive_datetimes)
@@ -310,10 +326,11 @@ def _bytes(value: bytes | bytearray, depth: int) -> str:
     return base64.b64encode(value).decode("ascii")
 
 
-def _decimal(value: Decimal, depth: int) -> str:
+def _decimal(value: Decimal, depth: int) -> Decimal:
+    """Kept a Decimal: the codec writes its exact digits as a JSON number (``20.00``)."""
     if not value.is_finite():
         raise InvalidEvent(f"Decimal {value} is not valid JSON")
-    return DECIMAL_MARK + format(value, "f")
+    return value
 
 
 def _sortable(values: AbstractSet[Any]) -> bool:
@@ -413,6 +430,98 @@ def _build_plan(cls: type) -> _Plan:
         if not isinstance(name, str) or not name:
             raise InvalidEvent(f"wire name for {attr!r} must be a non-empty str, got {name!r}")
     return _Plan(items, wire, frozenset(omit), checks)
+
+
+# -- per-class compiled encoders ---------------------------------------------------------------
+
+#: A compiled encoder: the body of an object with the layout it was compiled for, else None.
+_Compiled = Callable[[Any, int], "dict[str, Any] | None"]
+
+# Exact-type tests under which a value is already JSON-ready as it is (or, for UUID, its text).
+_BRANCHES = {
+    "none": "if v is None: out[{n}] = None",
+    "str": "if type(v) is str: out[{n}] = v",
+    "bool": "if type(v) is bool: out[{n}] = v",
+    "int": f"if type(v) is int and {_MIN_I64} <= v <= {_MAX_U64}: out[{{n}}] = v",
+    "float": (
+        "if type(v) is float and (v >= 1e-4 or v <= -1e-4 or v == 0.0) and v - v == 0.0: "
+        "out[{n}] = v"
+    ),
+    "uuid": "if type(v) is UUID: out[{n}] = str(v)",
+}
+_KINDS = {str: "str", bool: "bool", int: "int", float: "float", UUID: "uuid"}
+
+
+def _field_kinds(hint: Any, check: Callable[[Any], Any] | None) -> list[str]:
+    """The fast branches valid for a field: all without a check, else its declared type's."""
+    if check is None:
+        return ["str", "float", "int", "bool", "none", "uuid"]
+    args = typing.get_args(hint)
+    optional = typing.get_origin(hint) in (typing.Union, UnionType) and NoneType in args
+    if optional:
+        rest = [a for a in args if a is not NoneType]
+        hint = rest[0] if len(rest) == 1 else None
+    kind = _KINDS.get(hint) if isinstance(hint, type) else None
+    return ([kind] if kind else []) + (["none"] if optional else [])
+
+
+def _compile(cls: type, sample: object, convert: Callable[[Any, int], Any]) -> _Compiled | None:
+    """Generate a function writing the body of ``cls`` objects laid out as ``sample`` is.
+
+    Objects with another attribute layout (added, removed or reordered attributes) get None
+    from it and take the generic loop; so do values outside the fast exact-type branches.
+    """
+    plan = _plan_for(cls)
+    layout = getattr(sample, "__dict__", None)
+    if plan.items is not _public_vars or not isinstance(layout, dict) or len(layout) > 200:
+        return None
+    keys = tuple(layout)
+    hints = _type_hints(cls) if dataclasses.is_dataclass(cls) else {}
+    names: set[str] = set()
+    lines = [
+        "def encode(obj, depth):",
+        "    d = obj.__dict__",
+        "    if tuple(d) != KEYS: return None",
+    ]
+    lines.append("    out = {}")
+    env: dict[str, Any] = {"KEYS": keys, "UUID": UUID}
+    for i, attr in enumerate(keys):
+        if not isinstance(attr, str) or attr[:1] == "_":
+            continue
+        name = plan.wire.get(attr) or wire_name(attr)
+        if name in names:
+            return None  # the generic loop names the clash
+        names.add(name)
+        check = plan.checks.get(attr)
+        env[f"s{i}"] = _slow_field(attr, check, convert)
+        n = repr(name)
+        indent = "    "
+        lines.append(f"    v = d[{attr!r}]")
+        if attr in plan.omit_if_none:
+            lines.append("    if v is not None:")
+            indent = "        "
+        kinds = _field_kinds(hints.get(attr), check)
+        for j, kind in enumerate(kinds):
+            branch = _BRANCHES[kind].format(n=n)
+            lines.append(f"{indent}{'el' if j else ''}{branch}")
+        slow = f"out[{n}] = s{i}(v, depth)"
+        lines.append(f"{indent}else: {slow}" if kinds else f"{indent}{slow}")
+    lines.append("    return out")
+    exec("\n".join(lines), env)  # generated from attribute names written with repr()
+    compiled: _Compiled = env["encode"]
+    return compiled
+
+
+def _slow_field(
+    attr: str, check: Callable[[Any], Any] | None, convert: Callable[[Any, int], Any]
+) -> Callable[[Any, int], Any]:
+    def slow(value: Any, depth: int) -> Any:
+        try:
+            return convert(value if check is None else check(value), depth + 1)
+        except InvalidEvent as exc:
+            raise InvalidEvent(exc.reason, f".{attr}{exc.path}") from None
+
+    return slow
 
 
 def _type_hints(cls: type) -> dict[str, Any]:

@@ -17,13 +17,13 @@ import dataclasses
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
-from uuid import UUID
 
 from plumberd_logging._buffer import FAILED, Buffer, Receipt
 from plumberd_logging._delivery import Delivery, Stopped
 from plumberd_logging._diagnostics import library_thread, report
+from plumberd_logging._ids import new_event_id
 from plumberd_logging._retry import RetryPolicy
 from plumberd_logging._spill import Spill
 from plumberd_logging._transport import Transport
@@ -80,7 +80,6 @@ class Worker:
         self.alarm = threading.Event()  # wakes the watchdog (a deadline was set, or the end)
         self.backoff = threading.Event()  # set by stop() to cut a retry wait short
         self.released = False
-        self._ids: Iterator[UUID] = iter(())
         self.delivery = Delivery(
             transport,
             batch_events=options.batch_events,
@@ -450,7 +449,7 @@ class Worker:
                 event_type = event_type or built_type
             event_id = None
             if isinstance(event, Mapping) and "Id" not in event:
-                event_id = self._new_id()
+                event_id = new_event_id()
             r._encoded = encoded = options.codec.encode(
                 event,
                 r._metadata,
@@ -477,17 +476,6 @@ class Worker:
             return False
         r._event = r._metadata = r._context = None  # encoded now; drop the references
         return True
-
-    def _new_id(self) -> UUID:
-        """A random (version 4) event id; drawn in bulk, one system call per 256 ids."""
-        try:
-            return next(self._ids)
-        except StopIteration:
-            raw = os.urandom(16 * 256)
-            self._ids = iter(
-                [UUID(bytes=raw[i : i + 16], version=4) for i in range(0, len(raw), 16)]
-            )
-            return next(self._ids)
 
     def _delivered(self, items: list[Receipt], position: int) -> None:
         # Off the spool first: once a flush() sees them delivered, a crash replays nothing.

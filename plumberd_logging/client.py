@@ -24,7 +24,7 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from plumberd_logging._url import Redactor, url_options, validate_url
 from plumberd_logging.codec import CONTENT_TYPE, Codec, EncodedEvent
@@ -285,21 +285,14 @@ class EventStoreClient:
         *,
         timeout: float | None = None,
     ) -> int:
-        """Append already encoded events atomically (one BatchAppend); return the position."""
-        from kurrentdbclient import NewEvent
+        """Append already encoded events atomically (one BatchAppend); return the position.
 
-        new = [
-            NewEvent(
-                type=e.type, data=e.data, metadata=e.metadata, content_type=CONTENT_TYPE, id=e.id
-            )
-            for e in events
-        ]
+        The request is written as bytes by :mod:`plumberd_logging._wire` and sent on
+        kurrentdbclient's channel, with its reconnection, retry and error handling.
+        """
         with self._errors(stream, expected, action="write to"):
-            return self._client().append_to_stream(
-                stream,
-                events=new,
-                current_version=_to_kdb_version(expected),
-                timeout=self._timeout(timeout),
+            return _sender().batch_append(
+                self._client(), stream, expected, events, self._timeout(timeout)
             )
 
     def multi_append_encoded(
@@ -309,27 +302,9 @@ class EventStoreClient:
         timeout: float | None = None,
     ) -> int:
         """Append to several streams atomically (KurrentDB >= 25.1 ``multi_append_to_stream``)."""
-        from kurrentdbclient import NewEvent, NewEvents
-
-        requests = [
-            NewEvents(
-                stream_name=stream,
-                events=[
-                    NewEvent(
-                        type=e.type,
-                        data=e.data,
-                        metadata=e.metadata,
-                        content_type=CONTENT_TYPE,
-                        id=e.id,
-                    )
-                    for e in events
-                ],
-                current_version=_to_kdb_version(expected),
-            )
-            for stream, expected, events in batches
-        ]
-        with self._errors(requests[0].stream_name if requests else "", action="write to"):
-            return self._client().multi_append_to_stream(requests, timeout=self._timeout(timeout))
+        requests = list(batches)
+        with self._errors(requests[0][0] if requests else "", action="write to"):
+            return _sender().multi_append(self._client(), requests, self._timeout(timeout))
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -749,3 +724,96 @@ def _with_keep_alive(url: str, interval: float | None, timeout: float | None) ->
 def _close_quietly(inner: Any) -> None:
     with contextlib.suppress(Exception):  # best effort; nothing useful to report at exit
         inner.close()
+
+
+class _Sender:
+    """Sends the append requests :mod:`plumberd_logging._wire` writes as bytes on a
+    ``KurrentDBClient``'s channel, wrapped in its own reconnect/retry and error mapping."""
+
+    _BATCH_APPEND = "/event_store.client.streams.Streams/BatchAppend"
+    _APPEND_SESSION = "/kurrentdb.protocol.v2.streams.StreamsService/AppendSession"
+
+    def __init__(self) -> None:
+        import grpc
+        from kurrentdbclient.client import autoreconnect, retrygrpc
+        from kurrentdbclient.common import handle_rpc_error
+        from kurrentdbclient.exceptions import KurrentDBClientError, ProgrammingError
+        from kurrentdbclient.protos.v1 import streams_pb2
+        from kurrentdbclient.protos.v2.streams import streams_pb2 as v2_pb2
+        from kurrentdbclient.streams import BaseStreamsService
+
+        from plumberd_logging import _wire
+
+        batch_resp = streams_pb2.BatchAppendResp.FromString
+        session_resp = v2_pb2.AppendSessionResponse.FromString
+        convert = BaseStreamsService._convert_batch_append_resp
+
+        def batch_append(
+            client: KurrentDBClient,
+            stream: str,
+            expected: int | StreamState,
+            events: Sequence[EncodedEvent],
+            timeout: float | None,
+        ) -> int:
+            conn: Any = client._connection
+            timeout = timeout if timeout is not None else client._default_deadline
+            body = _wire.batch_append_request(
+                stream, expected, events, correlation_id=uuid4(), timeout=timeout
+            )
+            call = conn._grpc_channel.stream_stream(
+                self._BATCH_APPEND, request_serializer=None, response_deserializer=batch_resp
+            )
+            try:
+                for response in call(
+                    iter([body]),
+                    timeout=timeout,
+                    metadata=conn.streams._metadata(client._call_metadata, requires_leader=True),
+                    credentials=client._call_credentials,
+                ):
+                    position: int = convert(response, stream, _to_kdb_version(expected))
+                    return position
+                raise KurrentDBClientError("Batch append response not received")
+            except grpc.RpcError as exc:
+                raise handle_rpc_error(exc) from None
+
+        def multi_append(
+            client: KurrentDBClient,
+            batches: Sequence[tuple[str, int | StreamState, Sequence[EncodedEvent]]],
+            timeout: float | None,
+        ) -> int:
+            conn: Any = client._connection
+            timeout = timeout if timeout is not None else client._default_deadline
+            try:
+                bodies = [_wire.multi_append_request(s, e, evs) for s, e, evs in batches]
+            except ValueError as exc:  # kurrentdbclient's own words for the same refusal
+                raise ProgrammingError(
+                    f"Invalid metadata: {exc}. NewEvent metadata in multi-append call must "
+                    "either be empty or a JSON document with string values"
+                ) from None
+            call = conn._grpc_channel.stream_unary(
+                self._APPEND_SESSION, request_serializer=None, response_deserializer=session_resp
+            )
+            try:
+                response = call(
+                    iter(bodies),
+                    timeout=timeout,
+                    metadata=conn.v2streams._metadata(client._call_metadata, requires_leader=True),
+                    credentials=client._call_credentials,
+                )
+            except grpc.RpcError as exc:
+                raise handle_rpc_error(exc) from exc
+            session_position: int = response.position
+            return session_position
+
+        self.batch_append = retrygrpc(autoreconnect(batch_append))
+        self.multi_append = retrygrpc(autoreconnect(multi_append))
+
+
+_SENDERS: list[_Sender] = []
+
+
+def _sender() -> _Sender:
+    """The one :class:`_Sender` (built on first use: ``import plumberd_logging`` stays light)."""
+    if not _SENDERS:
+        _SENDERS.append(_Sender())
+    return _SENDERS[0]

@@ -52,9 +52,10 @@ import time
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from plumberd_logging._diagnostics import report
+from plumberd_logging._ids import new_event_id
 from plumberd_logging._transport import ClientTransport
 from plumberd_logging.client import EventStoreClient, RecordedEvent
 from plumberd_logging.codec import EncodedEvent
@@ -305,7 +306,7 @@ class CommandBus:
                     "a dict command needs command_type=... (the C# command's type name)", "command"
                 )
             own = command.get("Id")
-            command_id = _command_id(own) if own is not None else uuid4()
+            command_id = _command_id(own) if own is not None else new_event_id()
             body: object = {"Id": str(command_id), **command}
             event_type = command_type
         else:
@@ -442,7 +443,7 @@ def _settle(outcome: RecordedEvent, encoded: EncodedEvent, position: int) -> int
 
 def _session_id(value: object) -> UUID:
     if value is None:
-        return uuid4()
+        return new_event_id()
     if not isinstance(value, UUID | str):
         raise TypeError(f"CommandBus(session_id=...): expected a UUID or str, got {value!r}")
     try:

@@ -40,7 +40,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from plumberd_logging._guid import parse_guid
-from plumberd_logging._ids import new_id
+from plumberd_logging._ids import new_event_id
 
 __all__ = [
     "CorrelationContext",
@@ -147,7 +147,7 @@ def correlation(
     cause = _guid(causation_id, "causation_id")
     if user_id is not None and not isinstance(user_id, str):
         raise TypeError(f"correlation(user_id=...): expected str or None, got {user_id!r}")
-    ctx = derive(_current.get(), corr, cause, user_id, root_id=new_id())
+    ctx = derive(_current.get(), corr, cause, user_id, root_id=new_event_id())
     assert ctx is not None
     token = _current.set(ctx)
     try:

@@ -109,7 +109,7 @@ from typing_extensions import ParamSpec, is_typeddict
 
 from plumberd_logging import config
 from plumberd_logging._diagnostics import report
-from plumberd_logging._ids import new_id
+from plumberd_logging._ids import new_event_id
 from plumberd_logging.context import _current, derive
 from plumberd_logging.errors import PlumberdError, QueueFull
 from plumberd_logging.streams import _GUID_RE, check_category, stream_for, stream_text
@@ -743,7 +743,13 @@ class _Decorator:
 
 
 def _sync_wrapper(fn: Callable[..., Any], emitter: Emitter) -> Callable[..., Any]:
-    get, set_, reset, reserve, chain = _current.get, _current.set, _current.reset, new_id, derive
+    get, set_, reset, reserve, chain = (
+        _current.get,
+        _current.set,
+        _current.reset,
+        new_event_id,
+        derive,
+    )
     emit = emitter.emit
     emit_error = emitter.emit_error if emitter.on_error is not None else None
 
@@ -770,7 +776,13 @@ def _sync_wrapper(fn: Callable[..., Any], emitter: Emitter) -> Callable[..., Any
 
 
 def _async_wrapper(fn: Callable[..., Any], emitter: Emitter) -> Callable[..., Any]:
-    get, set_, reset, reserve, chain = _current.get, _current.set, _current.reset, new_id, derive
+    get, set_, reset, reserve, chain = (
+        _current.get,
+        _current.set,
+        _current.reset,
+        new_event_id,
+        derive,
+    )
     emit = emitter.emit
     emit_error = emitter.emit_error if emitter.on_error is not None else None
 

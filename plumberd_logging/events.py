@@ -30,11 +30,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar, overload
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from typing_extensions import dataclass_transform
 
 from plumberd_logging._guid import parse_guid
+from plumberd_logging._ids import new_event_id
 from plumberd_logging.streams import check_category
 
 __all__ = ["Event", "event_type_of", "field"]
@@ -156,7 +157,7 @@ class Event(_EventBase):
     ('rec-1', True)
     """
 
-    id: UUID = field(default_factory=uuid4)
+    id: UUID = field(default_factory=new_event_id)
 
     def __post_init__(self) -> None:
         given: object = self.id  # a GUID string is accepted too

@@ -13,19 +13,18 @@ bad value fails in your code, not as a poison event in a C# subscription.
 
 from __future__ import annotations
 
-import math
 import re
 import socket
 import time
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal
+from datetime import datetime
 from json.encoder import encode_basestring
 from typing import Any, Literal
 from uuid import UUID
 
+from plumberd_logging._clock import format_timestamp
 from plumberd_logging._guid import parse_guid
-from plumberd_logging._values import DECIMAL_MARK, ValueConverter, format_datetime
+from plumberd_logging._values import JsonNumber, ValueConverter, format_datetime
 from plumberd_logging.context import CorrelationContext, current_context
 from plumberd_logging.errors import InvalidEvent
 
@@ -48,9 +47,6 @@ _CREATED_RE = re.compile(
 _DEFAULT_CONVERTER = ValueConverter()
 _HOST: list[str] = []
 _HOST_JSON: list[str] = []
-_ZONES: dict[int, timezone] = {}
-# (epoch second, "YYYY-MM-DDTHH:MM:SS", "+HH:MM"), replaced as a whole (thread-safe reads)
-_LAST_SECOND: list[tuple[int | None, str, str]] = [(None, "", "")]
 
 
 class Metadata:
@@ -111,18 +107,7 @@ def format_created(created: float | datetime | None = None) -> str:
         if created.utcoffset() is None:
             raise InvalidEvent("Created: naive datetime; pass an aware one")
         return format_datetime(created, utc_as_z=False)
-    # Events come in bursts within one second: reuse that second's text, add the fraction.
-    second = math.floor(created)
-    micros = round((created - second) * 1e6)
-    if micros >= 1_000_000:
-        second, micros = second + 1, micros - 1_000_000
-    cached = _LAST_SECOND[0]
-    if cached[0] != second:
-        text = format_datetime(datetime.fromtimestamp(second, _local_zone(second)), utc_as_z=False)
-        cached = _LAST_SECOND[0] = (second, text[:19], text[19:])
-    if not micros:
-        return f"{cached[1]}{cached[2]}"
-    return f"{cached[1]}.{f'{micros:06d}'.rstrip('0')}{cached[2]}"
+    return format_timestamp(created, utc=False)
 
 
 def build_metadata(
@@ -199,23 +184,14 @@ def custom_metadata(metadata: Metadata | Mapping[str, Any] | None) -> Mapping[st
 
 
 def _unmark(value: Any) -> Any:
-    """Decimals are kept as marked text until JSON is written; give callers the Decimal back."""
-    if isinstance(value, str) and value.startswith(DECIMAL_MARK):
-        return Decimal(value[len(DECIMAL_MARK) :])
+    """Exact-text numbers are kept as ``JsonNumber`` until JSON is written; give the number."""
+    if type(value) is JsonNumber:
+        return value.value
     if isinstance(value, list):
         return [_unmark(v) for v in value]
     if isinstance(value, dict):
         return {k: _unmark(v) for k, v in value.items()}
     return value
-
-
-def _local_zone(timestamp: float) -> timezone:
-    """The local UTC offset at ``timestamp`` as a (cached) fixed-offset zone."""
-    offset = time.localtime(timestamp).tm_gmtoff
-    zone = _ZONES.get(offset)
-    if zone is None:
-        zone = _ZONES[offset] = timezone(timedelta(seconds=offset))
-    return zone
 
 
 def _host_name() -> str:

@@ -11,11 +11,11 @@ import uuid
 
 import pytest
 
-from plumberd_logging._ids import new_id
+from plumberd_logging._ids import new_event_id
 
 
 def test_ids_are_unique_random_version_4_uuids() -> None:
-    ids = [new_id() for _ in range(3000)]  # several batches
+    ids = [new_event_id() for _ in range(3000)]  # several batches
     assert len(set(ids)) == len(ids)
     for guid in ids[:300]:
         assert isinstance(guid, uuid.UUID)
@@ -31,18 +31,18 @@ def test_a_forked_child_draws_other_ids_than_its_parent() -> None:
     code = textwrap.dedent(
         """
         import json, os
-        from plumberd_logging._ids import new_id
+        from plumberd_logging._ids import new_event_id
 
-        new_id()  # a batch is drawn: the child must not reuse what is left of it
+        new_event_id()  # a batch is drawn: the child must not reuse what is left of it
         read, write = os.pipe()
         pid = os.fork()
         if pid == 0:
-            os.write(write, json.dumps([str(new_id()) for _ in range(10)]).encode())
+            os.write(write, json.dumps([str(new_event_id()) for _ in range(10)]).encode())
             os._exit(0)
         os.close(write)
         child = json.loads(os.read(read, 65536))
         os.waitpid(pid, 0)
-        print(json.dumps({"child": child, "parent": [str(new_id()) for _ in range(10)]}))
+        print(json.dumps({"child": child, "parent": [str(new_event_id()) for _ in range(10)]}))
         """
     )
     done = subprocess.run(

@@ -1,0 +1,45 @@
+"""The one clock text formatter: a Unix timestamp as ISO 8601, cached per second.
+
+    format_timestamp(1764752400.25, utc=True)    # '2025-12-03T09:00:00.25Z'      (log Timestamp)
+    format_timestamp(1764752400.25, utc=False)   # '2025-12-03T10:00:00.25+01:00' (Created)
+
+Events come in bursts within one second: that second's text is reused, the fraction is added
+(at most 6 digits, trailing zeros trimmed, as C# writes and reads them).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import datetime, timedelta, timezone
+
+__all__ = ["format_timestamp", "local_zone"]
+
+_ZONES: dict[int, timezone] = {}
+# (epoch second, "YYYY-MM-DDTHH:MM:SS", suffix), replaced as a whole (thread-safe reads)
+_LAST: dict[bool, tuple[int | None, str, str]] = {True: (None, "", "Z"), False: (None, "", "")}
+
+
+def local_zone(timestamp: float) -> timezone:
+    """The local UTC offset at ``timestamp`` as a (cached) fixed-offset zone."""
+    offset = time.localtime(timestamp).tm_gmtoff
+    zone = _ZONES.get(offset)
+    if zone is None:
+        zone = _ZONES[offset] = timezone(timedelta(seconds=offset))
+    return zone
+
+
+def format_timestamp(timestamp: float, *, utc: bool) -> str:
+    """``timestamp`` as UTC (``...Z``) or local-offset (``...+HH:MM``) ISO 8601 text."""
+    second = math.floor(timestamp)
+    micros = round((timestamp - second) * 1e6)
+    if micros >= 1_000_000:
+        second, micros = second + 1, micros - 1_000_000
+    cached = _LAST[utc]
+    if cached[0] != second:
+        zone = timezone.utc if utc else local_zone(second)
+        text = datetime.fromtimestamp(second, zone).isoformat()
+        cached = _LAST[utc] = (second, text[:19], "Z" if utc else text[19:])
+    if not micros:
+        return f"{cached[1]}{cached[2]}"
+    return f"{cached[1]}.{f'{micros:06d}'.rstrip('0')}{cached[2]}"

@@ -1,0 +1,70 @@
+"""One source of event ids (bulk random, fork-safe) and one clock formatter."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from plumberd_logging import Event
+from plumberd_logging._clock import format_timestamp
+from plumberd_logging._ids import new_event_id
+from plumberd_logging.codec import encode
+
+
+def test_new_ids_are_unique_random_version_4_uuids() -> None:
+    ids = [new_event_id() for _ in range(5000)]
+    assert len(set(ids)) == len(ids)
+    assert {(u.version, u.variant) for u in ids} == {(4, "specified in RFC 4122")}
+
+
+def test_events_and_dict_bodies_draw_their_ids_from_it() -> None:
+    class Happened(Event):
+        what: str
+
+    assert Happened(what="x").id.version == 4
+    assert encode({"What": "x"}, event_type="Happened").id.version == 4
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_forked_child_never_draws_the_ids_its_parent_draws() -> None:
+    new_event_id()  # the pool is filled now, before the fork
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover  (child)
+        os.close(read)
+        os.write(write, b"".join(new_event_id().bytes for _ in range(8)))
+        os._exit(0)
+    os.close(write)
+    parent = {new_event_id().bytes for _ in range(8)}
+    data = b""
+    while chunk := os.read(read, 4096):
+        data += chunk
+    os.close(read)
+    os.waitpid(pid, 0)
+    child = {data[i : i + 16] for i in range(0, len(data), 16)}
+    assert len(child) == 8
+    assert not child & parent
+
+
+def _instant(text: str) -> datetime:
+    """Parse on Python 3.10 too (its fromisoformat wants 6 fraction digits and no ``Z``)."""
+    text = text.replace("Z", "+00:00")
+    head, offset = text[:-6], text[-6:]
+    if "." in head:
+        whole, fraction = head.split(".")
+        head = f"{whole}.{fraction.ljust(6, '0')}"
+    return datetime.fromisoformat(head + offset)
+
+
+@given(st.floats(min_value=0, max_value=4_000_000_000, allow_nan=False))
+def test_utc_and_local_texts_name_the_same_instant(timestamp: float) -> None:
+    utc, local = format_timestamp(timestamp, utc=True), format_timestamp(timestamp, utc=False)
+    assert utc.endswith("Z") and not local.endswith("Z")
+    assert _instant(utc) == _instant(local)
+    fraction = utc[19:-1]
+    assert fraction == "" or (fraction[0] == "." and not fraction.endswith("0"))
+    assert abs(_instant(utc).timestamp() - timestamp) <= 1e-6
