@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import sys
@@ -248,8 +249,7 @@ class EventStoreClient:
             inner, self._inner = self._inner, None
             if self._finalizer is not None:
                 self._finalizer.detach()
-        if inner is not None and self._pid == os.getpid():
-            _close_quietly(inner)
+        _let_go(inner, self._pid)
 
     def reset(self) -> None:
         """Drop the current connection; the next call opens a new one.
@@ -262,8 +262,7 @@ class EventStoreClient:
             if self._finalizer is not None:
                 self._finalizer.detach()
                 self._finalizer = None
-        if inner is not None and self._pid == os.getpid():
-            _close_quietly(inner)
+        _let_go(inner, self._pid)
 
     def __enter__(self) -> EventStoreClient:
         return self
@@ -321,11 +320,11 @@ class EventStoreClient:
             if self._inner is None or self._pid != os.getpid():
                 # After a fork the parent's channel is unusable: open a new one, leave the
                 # parent's alone (closing it here would disturb the parent).
-                from kurrentdbclient import KurrentDBClient
-
+                _let_go(self._inner, self._pid)
+                self._inner = None
                 with self._errors("", action="connect to"):
                     try:
-                        self._inner = KurrentDBClient(self._uri)
+                        self._inner = _client_class()(self._uri)
                     except OSError as exc:  # a TLS file named in the URL, gone since
                         raise TlsError(
                             f"TLS: cannot read a certificate file named in the URL: "
@@ -334,7 +333,7 @@ class EventStoreClient:
                         ) from None
                 self._pid = os.getpid()
                 # An unclosed client can hang the interpreter at exit: close it then.
-                self._finalizer = weakref.finalize(self, _close_quietly, self._inner)
+                self._finalizer = weakref.finalize(self, _let_go, self._inner, self._pid)
             return self._inner
 
     @contextlib.contextmanager
@@ -603,9 +602,65 @@ def _check_tls_files(url: str) -> None:
 
 
 def _reset_lock(ref: weakref.ref[EventStoreClient]) -> None:
+    """In a forked child: a fresh lock, and the parent's connection set aside for good."""
     client = ref()
     if client is not None:
         client._lock = threading.Lock()
+        if client._finalizer is not None:  # it would close the parent's channel at exit
+            client._finalizer.detach()
+            client._finalizer = None
+        _let_go(client._inner, client._pid)
+        client._inner = None
+
+
+_INHERITED: list[Any] = []
+"""Connections a forked child inherited from its parent. They are never closed nor freed in
+the child: ``KurrentDBClient.__del__`` closes its gRPC channel, and closing a parent's channel
+in a child can hang that child for good (seen about one fork in a hundred)."""
+
+CLOSE_WAIT = 1.0
+"""How long ``close()`` waits for a gRPC channel to close (one with a hung call may not)."""
+
+
+def _let_go(inner: Any, pid: int) -> None:
+    """Release ``inner`` (a ``KurrentDBClient`` or None) opened by process ``pid``: close it
+    within :data:`CLOSE_WAIT` when it is this process's own, keep it untouched when it is a
+    parent's."""
+    if inner is None:
+        return
+    if pid != os.getpid():
+        _INHERITED.append(inner)
+        return
+    closer = threading.Thread(
+        target=_close_quietly, args=(inner,), name="plumberd-close", daemon=True
+    )
+    try:
+        closer.start()
+    except RuntimeError:  # no new threads at interpreter exit: close here
+        _close_quietly(inner)
+        return
+    closer.join(CLOSE_WAIT)
+
+
+@functools.cache
+def _client_class() -> type[KurrentDBClient]:
+    """``KurrentDBClient`` whose gRPC channels each have their own connections.
+
+    By default gRPC shares connections between channels to the same address. A new client
+    would then inherit the old one's state: after a server restart, the shared connection's
+    reconnect backoff (it failed while the server was down) refuses the new client's calls for
+    seconds; after a hung call, ``reset()`` would get the hung connection back.
+    """
+    from kurrentdbclient import KurrentDBClient
+    from kurrentdbclient.common import GrpcOptions
+
+    own: GrpcOptions = (("grpc.use_local_subchannel_pool", 1),)
+
+    class OwnConnections(KurrentDBClient):
+        def _construct_grpc_channel(self, grpc_target: str, grpc_options: GrpcOptions = ()) -> Any:
+            return super()._construct_grpc_channel(grpc_target, grpc_options + own)
+
+    return OwnConnections
 
 
 def _prepare_grpc() -> None:

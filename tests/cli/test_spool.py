@@ -172,10 +172,6 @@ def test_replay_to_a_server_that_is_down_keeps_everything(
     assert summary["pending_events"] == PENDING
 
 
-@pytest.mark.skip(
-    reason="fails in full-suite runs since the writer rework (replay sees the restarted server "
-    "refuse connections; passes alone): under investigation, see the closing note of #11"
-)
 def test_replay_of_events_the_server_refuses_keeps_them_as_dead_letters(
     eventstore: InMemoryEventStore, tmp_path: Path, run: Run
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -31,6 +32,7 @@ from plumberd_logging import (
     caused_by,
 )
 from plumberd_logging.testing import InMemoryEventStore
+from plumberd_logging.writer import EventWriter
 
 
 @pytest.fixture
@@ -208,6 +210,21 @@ def test_keep_alive_options_reach_the_grpc_channel(eventstore: InMemoryEventStor
     assert options["grpc.keepalive_timeout_ms"] == 2_500
     with pytest.raises(ValueError, match="keep_alive_interval"):
         EventStoreClient(eventstore.url, keep_alive_interval=-1)
+
+
+def test_a_new_client_connects_at_once_to_a_restarted_server(tmp_path: Path) -> None:
+    """A client made after a server restart does not inherit the refused connections of one
+    that tried while the server was down (gRPC would share them, with their backoff)."""
+    for attempt in range(5):
+        with InMemoryEventStore() as server:
+            url = server.url
+            server.stop()
+            writer = EventWriter(url, spool_path=tmp_path / str(attempt), linger=0.01)
+            writer.submit("Down-1", G1_EVENT)
+            assert writer.close(0.2) is False  # it kept trying against the stopped server
+            server.restart()
+            with EventStoreClient(url) as client:
+                assert client.append_to_stream("Up-1", G1_EVENT) >= 0
 
 
 def test_closed_client_refuses_calls(eventstore: InMemoryEventStore) -> None:
