@@ -22,6 +22,7 @@ from uuid import UUID
 
 from plumberd_logging._diagnostics import Tally, report
 from plumberd_logging.errors import QueueFull, WriterClosed
+from plumberd_logging.streams import ANY
 
 if TYPE_CHECKING:
     from plumberd_logging.codec import EncodedEvent
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from plumberd_logging.metadata import Metadata
     from plumberd_logging.streams import StreamState
 
-__all__ = ["Buffer", "Builder", "FailureSink", "Overflow", "Receipt"]
+__all__ = ["Buffer", "Builder", "FailureSink", "Overflow", "Receipt", "failed_receipt"]
 
 Overflow = Literal["block", "drop_newest", "drop_oldest", "spool"]
 OVERFLOWS = ("block", "drop_newest", "drop_oldest", "spool")
@@ -333,5 +334,19 @@ def tell(r: Receipt, reason: str, exc: BaseException) -> None:
             report("sink", f"failure sink {sink!r} raised {error!r}")
 
 
+def failed_receipt(stream: str, event: object, exc: BaseException) -> Receipt:
+    """A receipt already failed with ``exc``, for an event no writer accepted:
+
+    failed_receipt("Stream-1", event, WriterClosed("closed")).exception(0)  # WriterClosed
+    """
+    r = Receipt(_NOWHERE, stream, event, None, None, ANY, 0.0, None)
+    r._error, r._state = exc, FAILED
+    return r
+
+
 def _nothing_before(target: int) -> bool:
     return False
+
+
+_NOWHERE = Buffer(max_events=1, max_bytes=1, batch_events=1, block_timeout=0.0)
+"""The buffer of receipts that never entered one (:func:`failed_receipt`)."""

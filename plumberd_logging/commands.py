@@ -47,6 +47,7 @@ process is running (it reads from the end of its ``$et-`` projection).
 from __future__ import annotations
 
 import asyncio
+import collections
 import threading
 import time
 from collections.abc import Mapping
@@ -54,13 +55,21 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+from plumberd_logging._buffer import failed_receipt
 from plumberd_logging._diagnostics import report
 from plumberd_logging._ids import new_event_id
 from plumberd_logging._transport import ClientTransport
 from plumberd_logging.client import EventStoreClient, RecordedEvent
 from plumberd_logging.codec import EncodedEvent
 from plumberd_logging.context import current_context, derive
-from plumberd_logging.errors import AccessDenied, InvalidEvent, PlumberdError, StreamNotFound
+from plumberd_logging.errors import (
+    AccessDenied,
+    InvalidEvent,
+    PlumberdError,
+    QueueFull,
+    StreamNotFound,
+    WriterClosed,
+)
 from plumberd_logging.events import event_type_of
 from plumberd_logging.metadata import Metadata
 from plumberd_logging.streams import _GUID_RE, ANY
@@ -162,6 +171,7 @@ class CommandBus:
         if self._max_age is None:
             self._session_ready.set()
         self._closed = False
+        self._refused: collections.Counter[str] = collections.Counter()
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -243,17 +253,39 @@ class CommandBus:
         loop thread). ``timeout`` is unused (0.1.9 compatibility). Waiting for room in a full
         queue happens in the executor, never on the loop. Only fire-and-forget: to wait for the
         handler's answer use :meth:`send_async` with ``fire_and_forget=False``.
+
+        An invalid command raises (``InvalidEvent``, ``ValueError``); a command the bus cannot
+        queue (closed, or the queue full) never does: the receipt is failed with
+        ``WriterClosed`` / ``QueueFull``, stderr says so once, and :attr:`failures` counts it.
         """
         if not fire_and_forget:
             raise NotImplementedError(
                 "CommandBus.queue_async only queues; use send_async(..., fire_and_forget=False) "
                 "to wait for the handler's {Command}Executed / {Command}Failed"
             )
-        body, event_type, custom = self._prepare(recipient_id, command, command_type)
-        metadata = Metadata(**custom)
-        self._encode_checked(body, metadata, event_type)  # invalid commands fail here
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, self._queue, body, metadata, event_type)
+        try:
+            body, event_type, custom = self._prepare(recipient_id, command, command_type)
+            metadata = Metadata(**custom)
+            self._encode_checked(body, metadata, event_type)  # invalid commands fail here
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(None, self._queue, body, metadata, event_type)
+        except (WriterClosed, QueueFull) as exc:  # never raised into the caller: a failed receipt
+            reason = exc.dead_letter_reason
+            with self._lock:
+                self._refused[reason] += 1
+            report(
+                f"command_bus_{reason}",
+                f"command {command_type or type(command).__name__} not queued ({reason}): "
+                f"{exc}; counted in CommandBus.failures",
+            )
+            return failed_receipt(self.stream_in, command, exc)
+
+    @property
+    def failures(self) -> dict[str, int]:
+        """Commands :meth:`queue_async` could not queue, by reason (``closed``, ``queue_full``);
+        what the writer fails later is on each receipt."""
+        with self._lock:
+            return dict(self._refused)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -298,7 +330,7 @@ class CommandBus:
     ) -> tuple[object, str, dict[str, Any]]:
         """Body, event type and custom metadata of a command; context read on this thread."""
         if self._closed:
-            raise PlumberdError(f"{self!r} is closed")
+            raise WriterClosed(f"{self!r} is closed")
         recipient = _recipient(recipient_id)
         if isinstance(command, Mapping):
             if command_type is None:
@@ -389,7 +421,7 @@ class CommandBus:
         self._prepare_session(self._timeout)
         with self._lock:
             if self._closed:
-                raise PlumberdError(f"{self!r} is closed")
+                raise WriterClosed(f"{self!r} is closed")
             writer = self._writer
             if writer is None:
                 writer = self._writer = EventWriter(self._transport)

@@ -19,6 +19,7 @@ from plumberd_logging import (
     InvalidEvent,
     PlumberdError,
     Receipt,
+    WriterClosed,
     caused_by,
     correlation,
 )
@@ -271,6 +272,26 @@ def test_queue_async_validates_before_queueing(bus: CommandBus) -> None:
             await bus.queue_async("r", StartRecording(camera_id=uuid4(), label=float("nan")))  # type: ignore[arg-type]
 
     asyncio.run(main())
+
+
+def test_queue_async_on_a_closed_bus_returns_a_failed_receipt_and_counts_it(
+    eventstore: InMemoryEventStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bus = CommandBus(EventStoreClient(eventstore.url), session_id=G4_SESSION)
+    bus.close()
+
+    async def main() -> list[Receipt]:
+        return [await bus.queue_async(G4_RECIPIENT, g4_command()) for _ in range(3)]
+
+    receipts = asyncio.run(main())  # nothing raised into the caller
+    assert all(r.done() for r in receipts)
+    assert all(isinstance(r.exception(0), WriterClosed) for r in receipts)
+    with pytest.raises(WriterClosed, match="is closed"):
+        receipts[0].result(0)
+    assert bus.failures == {"closed": 3}
+    err = capsys.readouterr().err
+    assert err.count("plumberd-logging: command StartRecording not queued (closed)") == 1
+    assert eventstore.events(G4_STREAM) == []
 
 
 def test_send_async_does_not_block_the_event_loop(
