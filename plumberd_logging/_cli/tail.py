@@ -173,18 +173,24 @@ def _print_event(event: RecordedEvent, as_json: bool) -> None:
     sys.stdout.flush()
 
 
+CONFIRM_TIMEOUT = 5.0
+"""Seconds ``tail -f`` waits for the server to confirm a subscription before it reconnects."""
+
+
 def _follow(
     client: EventStoreClient, args: argparse.Namespace, after: int | None, last_id: UUID | None
 ) -> int:
     """Print new events until a signal; subscribe again (after the last event) when the
     connection drops, for up to ``--timeout`` seconds of failures.
 
-    Before subscribing again it checks that the stream still holds the last event printed at
-    its revision; if not (a development server restarted in memory, the stream recreated), it
-    says so and follows the new history from its start.
+    Once subscribed it checks that the stream still holds the last event printed at its
+    revision; if not (a development server restarted in memory, the stream recreated), it says
+    so and follows the new history from its start. A subscription the server does not confirm
+    within :data:`CONFIRM_TIMEOUT` is asked for again on a new connection.
     """
     stop = threading.Event()
     current: list[StreamSubscription] = []
+    subscribing: list[float] = []  # when the subscription not yet confirmed was asked for
     failure: list[BaseException] = []
     discovers = Redactor(client.url).discovers  # the client follows a leader change itself
 
@@ -196,15 +202,23 @@ def _follow(
     def run() -> None:
         nonlocal after, last_id
         failing_since: float | None = None
-        resumed = False
         try:
             while not stop.is_set():
                 try:
-                    if resumed and after is not None and last_id is not None:
-                        after = _history_kept(client, args.stream, after, last_id)
-                    resumed = True
-                    subscription = client.subscribe_stream(args.stream, after=after)
+                    subscribing[:] = [time.monotonic()]
+                    try:
+                        subscription = client.subscribe_stream(args.stream, after=after)
+                    finally:
+                        subscribing.clear()
                     current[:] = [subscription]
+                    if (
+                        after is not None
+                        and last_id is not None
+                        and _history_kept(client, args.stream, after, last_id) is None
+                    ):  # checked once subscribed: the server may restart just before
+                        subscription.stop()
+                        after = last_id = None
+                        continue
                     if stop.is_set():
                         subscription.stop()
                     for event in subscription:
@@ -241,7 +255,19 @@ def _follow(
             print(f"(following {args.stream}: Ctrl-C to stop)", file=sys.stderr, flush=True)
         worker = threading.Thread(target=run, name="plumberd-tail", daemon=True)
         worker.start()
-        stop.wait()
+        while not stop.wait(0.25):
+            started = subscribing[0] if subscribing else None
+            if started is not None and time.monotonic() - started > CONFIRM_TIMEOUT:
+                # gRPC can lose a call made while the server restarts: it then waits forever
+                # for the confirmation. A new connection cancels it; the loop subscribes again.
+                subscribing.clear()
+                print(
+                    f"plumberd tail: the server did not confirm the subscription within "
+                    f"{CONFIRM_TIMEOUT:g}s; connecting again",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                client.reset()
         for subscription in current:
             subscription.stop()
         worker.join(5)

@@ -31,6 +31,7 @@ __all__ = ["RPC_NAMES", "CallCounter", "Fault", "FaultKind", "Faults"]
 
 RPC_NAMES: Final = (
     "Read",
+    "Subscribe",
     "Append",
     "BatchAppend",
     "Delete",
@@ -41,7 +42,11 @@ RPC_NAMES: Final = (
     "GetSupportedMethods",
     "ListPersistentSubscriptions",
 )
-"""The RPCs the server answers, by the names used for faults and call counts."""
+"""The RPCs the server answers, by the names used for faults and call counts.
+
+``Subscribe`` is the ``Read`` call that opens a catch-up subscription: counted under both
+names; its faults act before the subscription is confirmed (``Read`` faults with
+``after_commit=True`` act once it is)."""
 
 FaultKind = Literal["fail", "delay", "hang"]
 

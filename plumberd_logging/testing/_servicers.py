@@ -303,6 +303,8 @@ class StreamsServicer(_Servicer):
         target = options.stream.stream_identifier.stream_name.decode("utf-8") if on_stream else ""
         self._authorize(context, user, "read", target if on_stream else "$all")
         if options.WhichOneof("count_option") == "subscription":
+            self._node.calls.record("Subscribe")
+            self._apply_faults("Subscribe", context, after_commit=False)
             yield from self._subscribe(options, context)
             return
         self._check_leader(context)
