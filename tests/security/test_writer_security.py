@@ -56,8 +56,8 @@ def test_refusals_are_dead_lettered_at_once_with_their_reason(
 ) -> None:
     failed: list[tuple[Receipt, BaseException]] = []
     names = streams(3)  # several streams: the multi-stream (v2) path first, then per stream
-    with EventWriter(
-        secure.url_for(user, password), on_failed=lambda r, e: failed.append((r, e))
+    with EventWriter(  # a long linger: one chunk at flush(), however slowly the submits run
+        secure.url_for(user, password), linger=30, on_failed=lambda r, e: failed.append((r, e))
     ) as writer:
         receipts = [writer.submit(names[i % 3], Ping(n=i)) for i in range(300)]
         assert writer.flush(10)
