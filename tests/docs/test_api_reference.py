@@ -44,11 +44,6 @@ def test_every_name_of_the_test_server_is_listed() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    sys.version_info < (3, 11),
-    reason="the documentation toolchain pip resolves for Python 3.10 (mkdocstrings 1.0.6 with "
-    "pymdown-extensions 12) cannot render the API page; CI builds the site on its main Python",
-)
 def test_the_built_site_documents_every_public_name(tmp_path: Path) -> None:
     mkdocs = shutil.which("mkdocs", path=os.path.dirname(sys.executable))
     if mkdocs is None:
