@@ -1,4 +1,4 @@
-"""docs/lifecycle.md: every test its table names exists."""
+"""docs/lifecycle.md and the README: every test their lifecycle tables name exists."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = (ROOT / "docs" / "lifecycle.md").read_text(encoding="utf-8")
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def _tests_in(path: Path) -> set[str]:
@@ -22,6 +23,17 @@ def test_every_test_named_in_the_lifecycle_table_exists() -> None:
         path = ROOT / file
         assert path.is_file(), f"{file} (named in docs/lifecycle.md) does not exist"
         assert test in _tests_in(path), f"{file}::{test} (named in docs/lifecycle.md) is missing"
+
+
+def test_every_row_of_the_readme_table_names_a_test_that_exists() -> None:
+    section = README.split("## How a process ends", 1)[1].split("\n## ", 1)[0]
+    rows = [r for r in section.splitlines() if r.startswith("| ") and "---" not in r][1:]
+    assert len(rows) >= 5
+    for row in rows:
+        found = re.search(r"`(tests/[\w/]+\.py)::(test_\w+)` \|$", row)
+        assert found, f"README lifecycle row names no test: {row}"
+        file, test = found.groups()
+        assert test in _tests_in(ROOT / file), f"{file}::{test} (named in README.md) is missing"
 
 
 def test_every_row_of_the_table_names_a_test() -> None:
