@@ -163,3 +163,52 @@ def test_forked_children_write_their_own_events_and_never_the_parents(
     assert numbers(eventstore, "Fork-parent") == [0, 1, 2, 3, 4]
     for child in range(3):
         assert numbers(eventstore, f"Fork-child{child}") == [0, 1, 2]
+
+
+PARENTS_CONNECTION_APP = """
+import gc, os, sys
+import kurrentdbclient
+from plumberd_logging import Event
+from plumberd_logging.writer import EventWriter
+
+closed_in = []
+made_in = {}
+Client = kurrentdbclient.KurrentDBClient
+real_init, real_close = Client.__init__, Client.close
+
+def init(self, *args, **kwargs):
+    made_in[id(self)] = os.getpid()
+    real_init(self, *args, **kwargs)
+
+def close(self):  # also what KurrentDBClient.__del__ calls
+    if made_in.get(id(self)) not in (None, os.getpid()):
+        closed_in.append(os.getpid())
+    real_close(self)
+
+Client.__init__ = init
+Client.close = close
+
+class Ping(Event):
+    n: int
+
+writer = EventWriter(sys.argv[1])
+writer.submit("Parent-1", Ping(n=0))
+assert writer.flush(10)
+pid = os.fork()
+if pid == 0:
+    writer.submit("Child-1", Ping(n=1))
+    ok = writer.close(10)
+    gc.collect()
+    os._exit(0 if ok and not closed_in else 3)
+print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), writer.close(10))
+"""
+
+
+def test_a_forked_child_never_closes_its_parents_connection(
+    eventstore: InMemoryEventStore,
+) -> None:
+    # Closing (or freeing) the parent's gRPC channel in the child could hang the child for good.
+    done = run_python(PARENTS_CONNECTION_APP, eventstore.url)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "0 True"
+    assert numbers(eventstore, "Child-1") == [1]
