@@ -14,6 +14,7 @@ one stderr line says how many events were not confirmed and where they are.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import threading
 import time
@@ -60,6 +61,13 @@ class Options:
     codec: Codec
     on_delivered: Callable[[Receipt], object] | None
     on_failed: Callable[[Receipt, BaseException], object] | None
+
+
+class _Outlived(threading.local):
+    on = False  # this thread's call outlived its connection
+
+
+_outlived = _Outlived()
 
 
 class Worker:
@@ -283,6 +291,8 @@ class Worker:
         try:
             return fn(*args, **kwargs)
         finally:
+            if self.buffer.over() or threading.current_thread() is not self.thread:
+                _outlived.on = True  # its connection was let go under it: see _run
             if threading.current_thread() is self.thread:
                 self.call_started = None
             else:
@@ -292,6 +302,17 @@ class Worker:
 
     def _run(self) -> None:
         library_thread()
+        try:
+            self._work()
+        finally:
+            if _outlived.on:
+                # A call that outlived its connection (closed or replaced under it) leaves
+                # kurrentdbclient's and gRPC's exceptions in reference cycles that hold the
+                # connection's socket until a full garbage collection: collect it now.
+                _outlived.on = False
+                gc.collect()
+
+    def _work(self) -> None:
         try:
             while True:
                 chunk = self._next_chunk()

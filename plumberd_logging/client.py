@@ -346,6 +346,7 @@ class EventStoreClient:
             translated = translate_error(exc, stream, expected, self._redact, action=action)
             if translated is exc:
                 raise
+            _drop_tracebacks(exc)
             try:
                 raise translated from exc
             finally:
@@ -575,6 +576,22 @@ def _scrub(exc: BaseException, redact: Redactor) -> None:
         if any(isinstance(a, str) and redact(a) != a for a in args):
             with contextlib.suppress(Exception):  # an exception class with odd args
                 current.args = tuple(redact(a) if isinstance(a, str) else a for a in args)
+        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+
+
+def _drop_tracebacks(exc: BaseException) -> None:
+    """Forget the tracebacks of ``exc`` and the exceptions it chains (gRPC's and
+    kurrentdbclient's, kept as the cause of ours). Their frames hold the connection; through
+    the cycles exception -> traceback -> frame -> exception they would keep its socket open
+    until a garbage collection, one per failed call."""
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen or len(seen) > 20:
+            continue
+        seen.add(id(current))
+        current.__traceback__ = None
         stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
 
 

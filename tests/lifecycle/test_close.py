@@ -83,12 +83,15 @@ def test_close_timeout_expiry_resolves_every_receipt(
 def test_close_zero_releases_thread_channel_and_spool_lock(
     hanging: InMemoryEventStore, tmp_path: Path
 ) -> None:
-    warm = EventWriter(hanging.url, close_timeout=0.2)  # gRPC's process-wide fds, once
+    # append_timeout=2: a hung call (and its connection) lives until its deadline
+    warm = EventWriter(hanging.url, close_timeout=0.2, append_timeout=2)  # gRPC's own fds, once
     warm.submit("Warm-1", Ping(n=0))
     warm.close(0.2)
     assert eventually(lambda: not library_threads())
     fds = open_fds()
-    writer = EventWriter(hanging.url, linger=0, spool_path=tmp_path, close_timeout=1)
+    writer = EventWriter(
+        hanging.url, linger=0, spool_path=tmp_path, close_timeout=1, append_timeout=2
+    )
     receipts = [writer.submit("Hang-2", Ping(n=i)) for i in range(5)]
     started = time.monotonic()
     assert writer.close(timeout=0) is False
