@@ -1,6 +1,7 @@
 """The one source of new event ids: random (version 4) UUIDs drawn from a pool filled in bulk.
 
     event_id = new_event_id()
+    text = id_text(event_id)  # str(event_id), remembered for the most recent ids
 
 One ``os.urandom`` call makes 256 ids instead of one call per id. The pool is emptied in a
 forked child, so a child never reuses ids its parent has drawn or will draw.
@@ -12,12 +13,14 @@ import os
 from collections import deque
 from uuid import UUID
 
-__all__ = ["new_event_id"]
+__all__ = ["id_text", "new_event_id"]
 
 _BATCH = 256
 _CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
 _SET = (0x4000 << 64) | (0x8000 << 48)  # version 4, RFC 4122 variant
 _POOL: deque[UUID] = deque()
+_TEXTS: dict[int, str] = {}  # UUID.int -> its text, the most recent ids (bounded)
+_TEXTS_MAX = 4096
 
 
 def _refill() -> None:
@@ -35,6 +38,21 @@ def new_event_id() -> UUID:
             return _POOL.popleft()
         except IndexError:
             _refill()
+
+
+def id_text(value: UUID) -> str:
+    """``str(value)``, remembered for the most recent few thousand ids: an event's id is
+    written up to three times (its body, its metadata, the append request), and
+    ``UUID.__str__`` is Python code. Subclasses keep their own ``__str__``."""
+    if type(value) is not UUID:
+        return str(value)
+    key = value.int
+    text = _TEXTS.get(key)
+    if text is None:
+        if len(_TEXTS) >= _TEXTS_MAX:
+            _TEXTS.clear()
+        text = _TEXTS[key] = str(value)
+    return text
 
 
 if hasattr(os, "register_at_fork"):

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from plumberd_logging._ids import id_text
 from plumberd_logging.codec import CONTENT_TYPE, EncodedEvent
 from plumberd_logging.streams import StreamState
 
@@ -85,7 +86,7 @@ def _type_map(event_type: str) -> bytes:
 
 def _uuid_message(tag: int, value: UUID) -> bytes:
     """An ``event_store.client.UUID`` with its ``string`` form (36 characters)."""
-    return bytes((tag, 38, 0x12, 36)) + str(value).encode("ascii")
+    return bytes((tag, 38, 0x12, 36)) + id_text(value).encode("ascii")
 
 
 def _proposed_message(event: EncodedEvent) -> bytes:
@@ -234,7 +235,7 @@ def _properties(metadata: bytes) -> bytes:
 
 
 def _record(event: EncodedEvent) -> bytes:
-    parts = bytes((0x0A, 36)) + str(event.id).encode("ascii") + _properties(event.metadata)
+    parts = bytes((0x0A, 36)) + id_text(event.id).encode("ascii") + _properties(event.metadata)
     parts += _schema(event.type)
     if event.data:
         parts += b'"' + _len(len(event.data)) + event.data

@@ -24,7 +24,7 @@ from typing import Any, Final, NamedTuple
 from uuid import UUID
 
 from plumberd_logging._guid import parse_guid
-from plumberd_logging._ids import new_event_id
+from plumberd_logging._ids import id_text, new_event_id
 from plumberd_logging._json import Fragment, JSONEncodeError
 from plumberd_logging._json import dumps as _dumps
 from plumberd_logging._values import JsonNumber, JsonReady, NaiveDatetimes, ValueConverter
@@ -130,7 +130,7 @@ class Codec:
             name = _checked_type(event_type)
             body = event if type(event) is JsonReady else self._values.convert(event)
             eid = _event_id(body.get("Id"), event_id, name)
-            eid_text = str(eid)
+            eid_text = id_text(eid)
             body = {"Id": eid_text, **body}
         else:
             cached = _CLASS_TYPES.get(cls) if event_type is None else None
@@ -156,7 +156,7 @@ class Codec:
                 eid = own  # the common case, checked as _event_id would
             else:
                 eid = _event_id(own, event_id, where)
-            eid_text = str(eid)
+            eid_text = id_text(eid)
             if "Id" in body:
                 body["Id"] = eid_text
         ctx = current_context() if context is CAPTURE else context

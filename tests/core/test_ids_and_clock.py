@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
+from uuid import UUID
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from plumberd_logging import Event
+from plumberd_logging import Event, _ids
 from plumberd_logging._clock import format_timestamp
-from plumberd_logging._ids import new_event_id
+from plumberd_logging._ids import id_text, new_event_id
 from plumberd_logging.codec import encode
 
 
@@ -27,6 +28,25 @@ def test_events_and_dict_bodies_draw_their_ids_from_it() -> None:
 
     assert Happened(what="x").id.version == 4
     assert encode({"What": "x"}, event_type="Happened").id.version == 4
+
+
+@given(st.uuids())
+def test_id_text_is_the_uuid_text_whether_remembered_or_not(value: UUID) -> None:
+    assert id_text(value) == str(value)
+    assert id_text(value) == str(value)  # now remembered
+    assert id_text(UUID(int=value.int)) == str(value)  # an equal UUID, another object
+
+
+def test_id_text_keeps_a_subclass_text_and_remembers_a_bounded_number() -> None:
+    class Braced(UUID):
+        def __str__(self) -> str:
+            return "{" + super().__str__() + "}"
+
+    braced = Braced(int=new_event_id().int)
+    assert id_text(braced) == str(braced) and id_text(braced).startswith("{")
+    texts = {id_text(new_event_id()) for _ in range(3 * _ids._TEXTS_MAX)}
+    assert len(texts) == 3 * _ids._TEXTS_MAX
+    assert len(_ids._TEXTS) <= _ids._TEXTS_MAX
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
