@@ -72,6 +72,9 @@ from plumberd_logging.spool import Spool
 from plumberd_logging.streams import ANY, StreamState, check_expected, stream_for, stream_text
 
 _getpid = os.getpid
+# Where os.register_at_fork exists, a forked child resets every writer at once
+# (_shutdown.at_fork), so submit need not compare process ids (a system call) each time.
+_CHECK_PID = not hasattr(os, "register_at_fork")
 
 __all__ = [
     "Builder",
@@ -357,7 +360,7 @@ class EventWriter:
         return r
 
     def _enqueue(self, r: Receipt, overflow: Overflow) -> None:
-        if self._pid != _getpid():
+        if _CHECK_PID and self._pid != _getpid():
             self._after_fork()
             r._buffer = self._buffer
         worker = self._worker

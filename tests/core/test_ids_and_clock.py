@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 from datetime import datetime
 from uuid import UUID
 
@@ -20,6 +21,19 @@ def test_new_ids_are_unique_random_version_4_uuids() -> None:
     ids = [new_event_id() for _ in range(5000)]
     assert len(set(ids)) == len(ids)
     assert {(u.version, u.variant) for u in ids} == {(4, "specified in RFC 4122")}
+
+
+def test_pooled_ids_are_ordinary_uuids() -> None:
+    value = new_event_id()
+    same = UUID(int=value.int)
+    assert type(value) is UUID
+    assert (value, hash(value), str(value), value.is_safe) == (
+        same,
+        hash(same),
+        str(same),
+        same.is_safe,
+    )
+    assert pickle.loads(pickle.dumps(value)) == value and UUID(str(value)) == value
 
 
 def test_events_and_dict_bodies_draw_their_ids_from_it() -> None:
