@@ -210,7 +210,11 @@ def _property(key: str, value: str) -> bytes:
         if len(_KEYS) < 4096:
             _KEYS[key] = k
     v = _text(value)
-    inner = b"\x1a" + _len(len(v)) + v  # Value.string_value
+    n = len(v)
+    short = len(k) + n + 4  # the entry's length when every length fits one byte
+    if short < 128:  # the usual case (ids, timestamps): one join, no length calls
+        return b"".join((bytes((0x12, short)), k, bytes((0x12, n + 2, 0x1A, n)), v))
+    inner = b"\x1a" + _len(n) + v  # Value.string_value
     entry_len = len(k) + 1 + len(_len(len(inner))) + len(inner)
     return b"\x12" + _len(entry_len) + k + b"\x12" + _len(len(inner)) + inner
 
