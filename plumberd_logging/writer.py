@@ -69,7 +69,13 @@ from plumberd_logging.context import CorrelationContext, current_context
 from plumberd_logging.errors import QueueFull, WriterClosed
 from plumberd_logging.metadata import Metadata
 from plumberd_logging.spool import Spool
-from plumberd_logging.streams import ANY, StreamState, check_expected, stream_for, stream_text
+from plumberd_logging.streams import (
+    ANY,
+    StreamState,
+    check_expected,
+    stream_name_for,
+    stream_text,
+)
 
 _getpid = os.getpid
 # Where os.register_at_fork exists, a forked child resets every writer at once
@@ -301,7 +307,7 @@ class EventWriter:
         (a :class:`FailureSink`) is told if this event is not written.
         """
         if stream is None:
-            name = stream_for(event)
+            name = stream_name_for(event)
             if name is None:
                 raise ValueError(
                     f"submit(stream=None): {type(event).__name__} has no stream rule; pass a "
