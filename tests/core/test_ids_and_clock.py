@@ -102,3 +102,12 @@ def test_utc_and_local_texts_name_the_same_instant(timestamp: float) -> None:
     fraction = utc[19:-1]
     assert fraction == "" or (fraction[0] == "." and not fraction.endswith("0"))
     assert abs(_instant(utc).timestamp() - timestamp) <= 1e-6
+
+
+@given(st.lists(st.floats(min_value=-1e9, max_value=4e9, allow_nan=False), min_size=2))
+def test_the_remembered_fraction_never_leaks_into_another_instant(stamps: list[float]) -> None:
+    for timestamp in stamps:  # each formatted twice (cached fraction), as a log line does
+        utc, again = format_timestamp(timestamp, utc=True), format_timestamp(timestamp, utc=True)
+        assert utc == again
+        assert _instant(utc) == _instant(format_timestamp(timestamp, utc=False))
+        assert abs(_instant(utc).timestamp() - timestamp) <= 1e-6
