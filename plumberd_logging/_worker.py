@@ -373,11 +373,14 @@ class Worker:
 
     def _send_chunk(self, chunk: list[Receipt]) -> None:
         buffer = self.buffer
-        for r in chunk:
-            if r._encoded is None and self._encode(r):
-                r._counted = r._size
-                with buffer.lock:
-                    buffer.bytes += r._size
+        encoded = [r for r in chunk if r._encoded is None and self._encode(r)]
+        if encoded:  # their bytes counted in the queue's total at once (one lock, not one each)
+            with buffer.lock:
+                size = 0
+                for r in encoded:
+                    r._counted = r._size
+                    size += r._size
+                buffer.bytes += size
         pending = [r for r in chunk if not r.done()]
         attempt = 0
         first_failure: float | None = None
