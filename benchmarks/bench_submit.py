@@ -2,6 +2,7 @@
 
     python benchmarks/bench_submit.py                 # 5 rounds, about 90 s on 2 cores
     python benchmarks/bench_submit.py --rounds 9 --save benchmarks/results/submit.json
+    python benchmarks/bench_submit.py --against 8323a28  # now vs that commit (_against)
 
 Each run is a fresh process with a fresh test server in another process. It times loops of
 ``--calls`` calls of ``writer.submit("Order-1", event)`` (distinct, already built
@@ -26,8 +27,10 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from _against import against, older_tree, use_tree
 from _harness import Config, emit, machine_info, run_interleaved
 from _writer_common import (
     Column,
@@ -57,6 +60,11 @@ def _loop(fn: Callable[[str, object], object], events: list[Any]) -> float:
     for event in events:
         fn(STREAM, event)
     return (time.perf_counter() - start) / len(events)
+
+
+def _encoded(r: Any) -> Any:
+    """A receipt's encoded event (``_encoded``; ``encoded`` before the writer split)."""
+    return getattr(r, "_encoded", None) or getattr(r, "encoded", None)
 
 
 def _worker(mode: str, url: str, calls: int, repeat: int, backlog: int) -> None:
@@ -92,7 +100,7 @@ def _worker(mode: str, url: str, calls: int, repeat: int, backlog: int) -> None:
 
     def processed() -> int:
         """Backlog events the worker has encoded (or resolved) so far."""
-        return sum(1 for r in queued if r._encoded is not None or r.done())
+        return sum(1 for r in queued if _encoded(r) is not None or r.done())
 
     noop_us, submit_us, busy_work = [], [], []
     appends_before = writer.stats().batches
@@ -149,6 +157,7 @@ def _worker(mode: str, url: str, calls: int, repeat: int, backlog: int) -> None:
             "sent": stats.sent,
             "retries": stats.retries,
             "dropped": sum(stats.dropped.values()),
+            "library": str(Path(sys.modules["plumberd_logging"].__file__ or "").parent.parent),
         },
     )
 
@@ -164,10 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=7, help="timed loops per run (median)")
     parser.add_argument("--backlog", type=int, default=10_000, help="busy: events queued first")
     parser.add_argument("--save", help="also write the raw results as JSON here")
+    parser.add_argument(
+        "--against", metavar="COMMIT", help="side by side with COMMIT's library (_against)"
+    )
     parser.add_argument("--worker", choices=sorted(CONFIGS.values()), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
+        use_tree()
         _worker(args.worker, args.url, args.calls, args.repeat, args.backlog)
         return 0
 
@@ -180,6 +193,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         for name, mode in CONFIGS.items()
     ]
+    if args.against:
+        with older_tree(args.against) as (commit, folder):
+            configs, twins = against(configs, commit, folder)
+            info = machine_info()
+            runs = run_interleaved(configs, args.rounds)
+        save(args.save, runs)
+        print(report(runs, info, twins))
+        return 0
     info = machine_info()
     runs = run_interleaved(configs, args.rounds)
     save(args.save, runs)
@@ -187,8 +208,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def report(runs: dict[str, list[dict[str, Any]]], info: dict[str, str]) -> str:
-    """The README section body."""
+def report(
+    runs: dict[str, list[dict[str, Any]]],
+    info: dict[str, str],
+    twins: dict[str, str] | None = None,
+) -> str:
+    """The README section body (``twins``: with ``--against``, each row's older twin)."""
     lines = [
         "### submit() on the caller's thread, 3-field event",
         "",
@@ -202,12 +227,13 @@ def report(runs: dict[str, list[dict[str, Any]]], info: dict[str, str]) -> str:
             [
                 Column("noop_us", "empty call µs"),
                 Column("submit_us", "submit µs"),
-                Column("overhead_us", "overhead µs"),
+                Column("overhead_us", "overhead µs", ratio=twins is not None),
                 Column("p50_us", "p50 µs"),
                 Column("p99_us", "p99 µs"),
                 Column("p999_us", "p99.9 µs"),
                 Column("max_us", "max µs"),
             ],
+            baselines=twins,
         ),
         "",
         "Command:",
@@ -231,7 +257,9 @@ def report(runs: dict[str, list[dict[str, Any]]], info: dict[str, str]) -> str:
             f"{results[0]['worker_progress_during_timed_loops']}, sent/enqueued "
             f"{delivered}, retries "
             f"{[r['retries'] for r in results]}, timer cost p50 "
-            f"{[round(r['timed_noop_p50_us'], 2) for r in results]} µs"
+            f"{[round(r['timed_noop_p50_us'], 2) for r in results]} µs, library imported "
+            f"from {sorted({r.get('library', '?') for r in results})}, load (1 min) "
+            f"{[round(r['load'][0], 1) for r in results if r.get('load')]}"
         )
     lines += stderr_notes(runs)
     return "\n".join(lines) + "\n"

@@ -3,6 +3,7 @@
     python benchmarks/bench_writer.py                 # 5 rounds, about 2 minutes on 2 cores
     python benchmarks/bench_writer.py --rounds 9 --save benchmarks/results/writer.json
     python benchmarks/bench_writer.py --profile       # one cProfile run of each of our rows
+    python benchmarks/bench_writer.py --against 8323a28  # our rows, now vs that commit (_against)
 
 The server is the in-process test server in **another process**, started fresh for every
 measurement (``_writer_common.served``). Every run is a fresh client process that builds its
@@ -23,8 +24,10 @@ import collections
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from _against import against, older_tree, use_tree
 from _harness import Config, machine_info, run_interleaved
 from _writer_common import (
     Column,
@@ -117,8 +120,16 @@ def _ours(url: str, streams: int, events: int, multi_stream: str, profile: str |
             "dropped": sum(stats.dropped.values()),
             "dead_lettered": sum(stats.dead_lettered.values()),
             "multi_stream": writer._multi,  # True once a multi-stream append worked
+            "library": _library(),
         },
     )
+
+
+def _library() -> str:
+    """The folder ``plumberd_logging`` was imported from (``--against`` checks it)."""
+    import plumberd_logging
+
+    return str(Path(plumberd_logging.__file__).parent.parent)
 
 
 def _count_calls(client: Any, methods: list[str]) -> collections.Counter[str]:
@@ -218,6 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-events", type=int, default=1_500, help="events per run, baseline")
     parser.add_argument("--profile", action="store_true", help="profile our writer thread once")
     parser.add_argument("--save", help="also write the raw results as JSON here")
+    parser.add_argument(
+        "--against", metavar="COMMIT", help="our rows only, side by side with COMMIT's library"
+    )
     parser.add_argument("--worker", choices=["ours", "baseline"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--streams", type=int, default=1, help=argparse.SUPPRESS)
@@ -225,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile-to", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker == "ours":
+        use_tree()
         _ours(args.url, args.streams, args.events, args.multi_stream, args.profile_to)
         return 0
     if args.worker == "baseline":
@@ -232,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.profile:
         return _profile(args)
+    if args.against:
+        return _against_run(args)
 
     from _baseline import baseline_python
 
@@ -308,12 +325,92 @@ def report(runs: dict[str, list[dict[str, Any]]], info: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _our_command(streams: int, events: int, extra: list[str]) -> list[str]:
+    return served(
+        [
+            sys.executable,
+            str(__file__),
+            "--worker",
+            "ours",
+            "--url",
+            "{url}",
+            "--streams",
+            str(streams),
+            "--events",
+            str(events),
+            *extra,
+        ]
+    )
+
+
+def _against_run(args: argparse.Namespace) -> int:
+    """Our rows on the current tree and on ``--against COMMIT``, interleaved (issue #11)."""
+    ours = [
+        Config(name, _our_command(streams, args.events, extra))
+        for name, (side, streams, extra) in CONFIGS.items()
+        if side == "ours"
+    ]
+    with older_tree(args.against) as (commit, folder):
+        configs, twins = against(ours, commit, folder)
+        info = machine_info()
+        runs = run_interleaved(configs, args.rounds)
+    save(args.save, runs)
+    print(report_against(runs, info, twins, commit))
+    return 0
+
+
+def report_against(
+    runs: dict[str, list[dict[str, Any]]], info: dict[str, str], twins: dict[str, str], commit: str
+) -> str:
+    """Now vs ``commit``: events/s and client CPU per event, ratios against the older commit."""
+    lines = [
+        f"### The writer now and at {commit}, server in another process",
+        "",
+        f"{max(len(r) for r in runs.values())} rounds, configurations interleaved, each run a "
+        "fresh client process (the same benchmark body; the older library imported from a "
+        "`git worktree` of the commit) against a fresh server process; ratio = median / the "
+        f"median of the same row at {commit} (events/s: higher is better; client CPU: lower).",
+        "",
+        *table(
+            runs,
+            [
+                Column("events_per_s", "events/s", ratio=True),
+                Column("client_cpu_us_per_event", "client CPU µs/event", ratio=True),
+            ],
+            baselines=twins,
+        ),
+        "",
+        "Command:",
+        "",
+        "```bash",
+        command_line(),
+        "```",
+        "",
+        *[f"- {key}: {value}" for key, value in info.items()],
+        *[
+            f"- load (1 min) of `{name}` per run: "
+            f"{[round(r['load'][0], 1) for r in results if 'load' in r]}"
+            for name, results in runs.items()
+        ],
+        "",
+        "Checks:",
+        "",
+        *[
+            f"- `{name}`: events missing on the server per run "
+            f"{[r['events'] - r['stored'] for r in results]}; library imported from "
+            f"{sorted({r['library'] for r in results})}"
+            for name, results in runs.items()
+        ],
+        *stderr_notes(runs),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def _profile(args: argparse.Namespace) -> int:
     """One profiled run of each of our configurations; prints the top of each profile."""
     import pstats
     import subprocess
     import tempfile
-    from pathlib import Path
 
     for name, (side, streams, extra) in CONFIGS.items():
         if side != "ours":

@@ -38,7 +38,7 @@ from plumberd_logging._values import JsonReady, ValueConverter, format_epoch_utc
 from plumberd_logging.context import CorrelationContext, current_context, derive
 from plumberd_logging.errors import InvalidEvent, PlumberdError, QueueFull, WriterClosed
 from plumberd_logging.metadata import Metadata
-from plumberd_logging.streams import StreamName, stream_for, stream_text
+from plumberd_logging.streams import StreamName, stream_name_for, stream_text
 from plumberd_logging.writer import EventWriter, Overflow
 
 __all__ = [
@@ -415,7 +415,7 @@ def tagged_stream(event: object, stream: object, default: str | None, who: str) 
     """The stream of a tagged event: explicit, else the class rule, else the default."""
     if stream is not None:
         return str(stream)
-    rule = stream_for(event)
+    rule = stream_name_for(event)
     if rule is not None:
         return rule
     if default is not None:

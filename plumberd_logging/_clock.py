@@ -18,6 +18,8 @@ __all__ = ["format_timestamp", "local_zone"]
 _ZONES: dict[int, timezone] = {}
 # (epoch second, "YYYY-MM-DDTHH:MM:SS", suffix), replaced as a whole (thread-safe reads)
 _LAST: dict[bool, tuple[int | None, str, str]] = {True: (None, "", "Z"), False: (None, "", "")}
+# (timestamp, its epoch second, its ".ffffff" fraction text): the last one formatted
+_FRACTION: tuple[float, int, str] = (math.nan, 0, "")
 
 
 def local_zone(timestamp: float) -> timezone:
@@ -31,15 +33,20 @@ def local_zone(timestamp: float) -> timezone:
 
 def format_timestamp(timestamp: float, *, utc: bool) -> str:
     """``timestamp`` as UTC (``...Z``) or local-offset (``...+HH:MM``) ISO 8601 text."""
-    second = math.floor(timestamp)
-    micros = round((timestamp - second) * 1e6)
-    if micros >= 1_000_000:
-        second, micros = second + 1, micros - 1_000_000
+    global _FRACTION
+    last = _FRACTION
+    if last[0] == timestamp:  # a log line formats its time twice: Timestamp and Created
+        second, fraction = last[1], last[2]
+    else:
+        second = math.floor(timestamp)
+        micros = round((timestamp - second) * 1e6)
+        if micros >= 1_000_000:
+            second, micros = second + 1, micros - 1_000_000
+        fraction = f".{micros:06d}".rstrip("0") if micros else ""
+        _FRACTION = (timestamp, second, fraction)
     cached = _LAST[utc]
     if cached[0] != second:
         zone = timezone.utc if utc else local_zone(second)
         text = datetime.fromtimestamp(second, zone).isoformat()
         cached = _LAST[utc] = (second, text[:19], "Z" if utc else text[19:])
-    if not micros:
-        return f"{cached[1]}{cached[2]}"
-    return f"{cached[1]}.{f'{micros:06d}'.rstrip('0')}{cached[2]}"
+    return f"{cached[1]}{fraction}{cached[2]}"

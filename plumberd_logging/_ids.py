@@ -1,6 +1,7 @@
 """The one source of new event ids: random (version 4) UUIDs drawn from a pool filled in bulk.
 
     event_id = new_event_id()
+    text = id_text(event_id)  # str(event_id), remembered for the most recent ids
 
 One ``os.urandom`` call makes 256 ids instead of one call per id. The pool is emptied in a
 forked child, so a child never reuses ids its parent has drawn or will draw.
@@ -10,22 +11,28 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from uuid import UUID
+from uuid import UUID, SafeUUID
 
-__all__ = ["new_event_id"]
+__all__ = ["id_text", "new_event_id"]
 
 _BATCH = 256
 _CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
 _SET = (0x4000 << 64) | (0x8000 << 48)  # version 4, RFC 4122 variant
 _POOL: deque[UUID] = deque()
+_TEXTS: dict[int, str] = {}  # UUID.int -> its text, the most recent ids (bounded)
+_TEXTS_MAX = 4096
 
 
 def _refill() -> None:
     raw = os.urandom(16 * _BATCH)
-    _POOL.extend(
-        UUID(int=(int.from_bytes(raw[i : i + 16], "big") & _CLEAR) | _SET)
-        for i in range(0, len(raw), 16)
-    )
+    # UUID(int=...) checks its argument in Python code; these ints are valid by construction,
+    # so the two slots UUID.__init__ fills are filled directly (half the cost per id).
+    make, put, unknown, add = UUID.__new__, object.__setattr__, SafeUUID.unknown, _POOL.append
+    for i in range(0, len(raw), 16):
+        value = make(UUID)
+        put(value, "int", (int.from_bytes(raw[i : i + 16], "big") & _CLEAR) | _SET)
+        put(value, "is_safe", unknown)
+        add(value)
 
 
 def new_event_id() -> UUID:
@@ -35,6 +42,21 @@ def new_event_id() -> UUID:
             return _POOL.popleft()
         except IndexError:
             _refill()
+
+
+def id_text(value: UUID) -> str:
+    """``str(value)``, remembered for the most recent few thousand ids: an event's id is
+    written up to three times (its body, its metadata, the append request), and
+    ``UUID.__str__`` is Python code. Subclasses keep their own ``__str__``."""
+    if type(value) is not UUID:
+        return str(value)
+    key = value.int
+    text = _TEXTS.get(key)
+    if text is None:
+        if len(_TEXTS) >= _TEXTS_MAX:
+            _TEXTS.clear()
+        text = _TEXTS[key] = str(value)
+    return text
 
 
 if hasattr(os, "register_at_fork"):

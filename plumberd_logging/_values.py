@@ -23,6 +23,7 @@ from uuid import UUID
 
 from plumberd_logging._clock import format_timestamp
 from plumberd_logging._guid import parse_guid
+from plumberd_logging._ids import id_text
 from plumberd_logging.errors import InvalidEvent
 from plumberd_logging.events import OMIT_IF_NONE, WIRE_NAME, Event
 
@@ -307,7 +308,7 @@ class ValueConverter:
 
 
 def _uuid(value: UUID, depth: int) -> str:
-    return str(value)
+    return id_text(value)
 
 
 def _date(value: date, depth: int) -> str:
@@ -447,7 +448,7 @@ _BRANCHES = {
         "if type(v) is float and (v >= 1e-4 or v <= -1e-4 or v == 0.0) and v - v == 0.0: "
         "out[{n}] = v"
     ),
-    "uuid": "if type(v) is UUID: out[{n}] = str(v)",
+    "uuid": "if type(v) is UUID: out[{n}] = id_text(v)",
 }
 _KINDS = {str: "str", bool: "bool", int: "int", float: "float", UUID: "uuid"}
 
@@ -484,7 +485,7 @@ def _compile(cls: type, sample: object, convert: Callable[[Any, int], Any]) -> _
         "    if tuple(d) != KEYS: return None",
     ]
     lines.append("    out = {}")
-    env: dict[str, Any] = {"KEYS": keys, "UUID": UUID}
+    env: dict[str, Any] = {"KEYS": keys, "UUID": UUID, "id_text": id_text}
     for i, attr in enumerate(keys):
         if not isinstance(attr, str) or attr[:1] == "_":
             continue

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from plumberd_logging._ids import id_text
 from plumberd_logging.codec import CONTENT_TYPE, EncodedEvent
 from plumberd_logging.streams import StreamState
 
@@ -85,7 +86,7 @@ def _type_map(event_type: str) -> bytes:
 
 def _uuid_message(tag: int, value: UUID) -> bytes:
     """An ``event_store.client.UUID`` with its ``string`` form (36 characters)."""
-    return bytes((tag, 38, 0x12, 36)) + str(value).encode("ascii")
+    return bytes((tag, 38, 0x12, 36)) + id_text(value).encode("ascii")
 
 
 def _proposed_message(event: EncodedEvent) -> bytes:
@@ -209,7 +210,11 @@ def _property(key: str, value: str) -> bytes:
         if len(_KEYS) < 4096:
             _KEYS[key] = k
     v = _text(value)
-    inner = b"\x1a" + _len(len(v)) + v  # Value.string_value
+    n = len(v)
+    short = len(k) + n + 4  # the entry's length when every length fits one byte
+    if short < 128:  # the usual case (ids, timestamps): one join, no length calls
+        return b"".join((bytes((0x12, short)), k, bytes((0x12, n + 2, 0x1A, n)), v))
+    inner = b"\x1a" + _len(n) + v  # Value.string_value
     entry_len = len(k) + 1 + len(_len(len(inner))) + len(inner)
     return b"\x12" + _len(entry_len) + k + b"\x12" + _len(len(inner)) + inner
 
@@ -234,7 +239,7 @@ def _properties(metadata: bytes) -> bytes:
 
 
 def _record(event: EncodedEvent) -> bytes:
-    parts = bytes((0x0A, 36)) + str(event.id).encode("ascii") + _properties(event.metadata)
+    parts = bytes((0x0A, 36)) + id_text(event.id).encode("ascii") + _properties(event.metadata)
     parts += _schema(event.type)
     if event.data:
         parts += b'"' + _len(len(event.data)) + event.data

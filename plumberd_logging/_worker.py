@@ -42,6 +42,7 @@ from plumberd_logging.errors import (
 __all__ = ["Options", "Worker"]
 
 _QUEUE_DROPS = frozenset({"queue_full", "queue_full_raised", "spool_full"})
+_MAPPINGS: dict[type, bool] = {}  # per event class: a Mapping (an ABC check done once)
 WINDOW = 4  # a chunk holds up to this many batches' worth of events
 
 
@@ -393,11 +394,14 @@ class Worker:
 
     def _send_chunk(self, chunk: list[Receipt]) -> None:
         buffer = self.buffer
-        for r in chunk:
-            if r._encoded is None and self._encode(r):
-                r._counted = r._size
-                with buffer.lock:
-                    buffer.bytes += r._size
+        encoded = [r for r in chunk if r._encoded is None and self._encode(r)]
+        if encoded:  # their bytes counted in the queue's total at once (one lock, not one each)
+            with buffer.lock:
+                size = 0
+                for r in encoded:
+                    r._counted = r._size
+                    size += r._size
+                buffer.bytes += size
         pending = [r for r in chunk if not r.done()]
         attempt = 0
         first_failure: float | None = None
@@ -469,7 +473,11 @@ class Worker:
                 event, built_type = r._builder.build(event)
                 event_type = event_type or built_type
             event_id = None
-            if isinstance(event, Mapping) and "Id" not in event:
+            cls = type(event)
+            mapping = _MAPPINGS.get(cls)
+            if mapping is None:
+                mapping = _MAPPINGS[cls] = issubclass(cls, Mapping)
+            if mapping and "Id" not in event:  # type: ignore[operator]
                 event_id = new_event_id()
             r._encoded = encoded = options.codec.encode(
                 event,
@@ -486,8 +494,8 @@ class Worker:
             self.dead_letter(r, "invalid", InvalidEvent(f"{type(exc).__name__}: {exc}"))
             return False
         r._size = size = len(encoded.data) + len(encoded.metadata)
-        custom = r._metadata.custom if r._metadata is not None else {}
-        r._strings_only = all(isinstance(v, str) for v in custom.values())
+        meta = r._metadata
+        r._strings_only = meta is None or all(isinstance(v, str) for v in meta.custom.values())
         if size > options.max_append:
             too_large = EventTooLarge(
                 f"event {encoded.id} ({encoded.type}) is {size} bytes; the server accepts at "

@@ -24,7 +24,7 @@ from typing import Any, Final, NamedTuple
 from uuid import UUID
 
 from plumberd_logging._guid import parse_guid
-from plumberd_logging._ids import new_event_id
+from plumberd_logging._ids import id_text, new_event_id
 from plumberd_logging._json import Fragment, JSONEncodeError
 from plumberd_logging._json import dumps as _dumps
 from plumberd_logging._values import JsonNumber, JsonReady, NaiveDatetimes, ValueConverter
@@ -56,6 +56,7 @@ CAPTURE: Final = _Capture()
 _NOT_EVENTS = (str, bytes, int, float, list, tuple)
 _MAPPINGS: dict[type, bool] = {dict: True, JsonReady: True}  # per class: is it a Mapping?
 _CLASS_TYPES: dict[type, str] = {}  # per event class: its checked C# type name
+_TYPES: set[str] = set()  # type names given as event_type=... and checked (bounded)
 
 
 def _exact_number(value: Any) -> Any:
@@ -127,10 +128,17 @@ class Codec:
         if mapping:
             if event_type is None:
                 raise InvalidEvent("a dict body needs event_type=... (the C# type name)", "event")
-            name = _checked_type(event_type)
+            name = (
+                event_type
+                if type(event_type) is str and event_type in _TYPES
+                else _checked_type(event_type)
+            )
             body = event if type(event) is JsonReady else self._values.convert(event)
-            eid = _event_id(body.get("Id"), event_id, name)
-            eid_text = str(eid)
+            if type(event_id) is UUID and event_id.int and "Id" not in body:
+                eid = event_id  # the writer's case: an id drawn for a body without one
+            else:
+                eid = _event_id(body.get("Id"), event_id, name)
+            eid_text = id_text(eid)
             body = {"Id": eid_text, **body}
         else:
             cached = _CLASS_TYPES.get(cls) if event_type is None else None
@@ -156,12 +164,12 @@ class Codec:
                 eid = own  # the common case, checked as _event_id would
             else:
                 eid = _event_id(own, event_id, where)
-            eid_text = str(eid)
+            eid_text = id_text(eid)
             if "Id" in body:
                 body["Id"] = eid_text
         ctx = current_context() if context is CAPTURE else context
         assert not isinstance(ctx, _Capture)
-        custom = custom_metadata(metadata)
+        custom = None if metadata is None else custom_metadata(metadata)
         if not custom and not isinstance(created, datetime):
             meta_json = standard_metadata_json(
                 eid_text,
@@ -223,6 +231,8 @@ def encode(
 def _checked_type(name: object) -> str:
     if not isinstance(name, str) or not name or name != name.strip():
         raise InvalidEvent(f"expected a non-empty C# type name, got {name!r}", "event_type")
+    if type(name) is str and len(_TYPES) < 4096:
+        _TYPES.add(name)
     return name
 
 

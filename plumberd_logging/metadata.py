@@ -24,6 +24,7 @@ from uuid import UUID
 
 from plumberd_logging._clock import format_timestamp
 from plumberd_logging._guid import parse_guid
+from plumberd_logging._ids import id_text
 from plumberd_logging._values import JsonNumber, ValueConverter, format_datetime
 from plumberd_logging.context import CorrelationContext, current_context
 from plumberd_logging.errors import InvalidEvent
@@ -157,21 +158,25 @@ def standard_metadata_json(
     Byte for byte what the general path produces (same keys, same order, same escaping); most
     events (every log line) take this path, so it skips building and encoding a dict.
     """
-    parts = [f'{{"Created":"{format_created(created)}"']
+    stamp = format_timestamp(time.time() if created is None else created, utc=False)
+    host = ""
     if client_host_name:
         if not _HOST_JSON:
-            _HOST_JSON.append(encode_basestring(_host_name()))
-        parts.append(f',"ClientHostName":{_HOST_JSON[0]}')
+            _HOST_JSON.append(f',"ClientHostName":{encode_basestring(_host_name())}')
+        host = _HOST_JSON[0]
     if context is not None:
-        parts.append(
-            f',"$correlationId":"{context.correlation_id}","$causationId":"{context.causation_id}"'
-        )
-        if context.user_id is not None:
-            parts.append(f',"UserId":{encode_basestring(context.user_id)}')
-    elif root_correlation == "event_id":
-        parts.append(f',"$correlationId":"{event_id}","$causationId":"{event_id}"')
-    parts.append("}")
-    return "".join(parts).encode("utf-8")
+        user = context.user_id
+        return (
+            f'{{"Created":"{stamp}"{host},"$correlationId":"{id_text(context.correlation_id)}",'
+            f'"$causationId":"{id_text(context.causation_id)}"'
+            + (f',"UserId":{encode_basestring(user)}}}' if user is not None else "}")
+        ).encode()
+    if root_correlation == "event_id":
+        return (
+            f'{{"Created":"{stamp}"{host},"$correlationId":"{event_id}",'
+            f'"$causationId":"{event_id}"}}'
+        ).encode()
+    return f'{{"Created":"{stamp}"{host}}}'.encode()
 
 
 def custom_metadata(metadata: Metadata | Mapping[str, Any] | None) -> Mapping[str, Any] | None:

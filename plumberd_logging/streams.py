@@ -31,6 +31,7 @@ __all__ = [
     "check_category",
     "check_expected",
     "stream_for",
+    "stream_name_for",
     "stream_text",
 ]
 
@@ -173,6 +174,31 @@ def stream_for(event: object) -> str | None:
             f"{cls.__name__}.{field_name}: the stream id is empty, so no stream can be named"
         )
     return StreamName(category, value)
+
+
+_VALID_CATEGORIES: set[str] = set()  # categories stream_for accepted (bounded)
+
+
+def stream_name_for(event: object) -> str | None:
+    """:func:`stream_for` as a plain ``str`` (the entry points' path): a rule's usual case, a
+    category already accepted and a non-empty ``str`` id that is not a GUID, is written
+    without building a ``StreamName``; anything else goes through :func:`stream_for`."""
+    cls = type(event)
+    category = getattr(cls, "__category__", None)
+    if category is None:
+        return None
+    if type(category) is str and category in _VALID_CATEGORIES:
+        field_name = getattr(cls, "__stream_id_field__", None)
+        if field_name is not None:
+            value = getattr(event, field_name, None)
+            if type(value) is str and value and not _GUID_RE.match(value):
+                return f"{category}-{value}"
+    name = stream_for(event)
+    if name is None:
+        return None
+    if isinstance(name, StreamName) and type(category) is str and len(_VALID_CATEGORIES) < 1024:
+        _VALID_CATEGORIES.add(category)  # StreamName checked it
+    return str(name)
 
 
 def _render_id(stream_id: object) -> str:

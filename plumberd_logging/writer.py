@@ -69,9 +69,18 @@ from plumberd_logging.context import CorrelationContext, current_context
 from plumberd_logging.errors import QueueFull, WriterClosed
 from plumberd_logging.metadata import Metadata
 from plumberd_logging.spool import Spool
-from plumberd_logging.streams import ANY, StreamState, check_expected, stream_for, stream_text
+from plumberd_logging.streams import (
+    ANY,
+    StreamState,
+    check_expected,
+    stream_name_for,
+    stream_text,
+)
 
 _getpid = os.getpid
+# Where os.register_at_fork exists, a forked child resets every writer at once
+# (_shutdown.at_fork), so submit need not compare process ids (a system call) each time.
+_CHECK_PID = not hasattr(os, "register_at_fork")
 
 __all__ = [
     "Builder",
@@ -298,7 +307,7 @@ class EventWriter:
         (a :class:`FailureSink`) is told if this event is not written.
         """
         if stream is None:
-            name = stream_for(event)
+            name = stream_name_for(event)
             if name is None:
                 raise ValueError(
                     f"submit(stream=None): {type(event).__name__} has no stream rule; pass a "
@@ -357,7 +366,7 @@ class EventWriter:
         return r
 
     def _enqueue(self, r: Receipt, overflow: Overflow) -> None:
-        if self._pid != _getpid():
+        if _CHECK_PID and self._pid != _getpid():
             self._after_fork()
             r._buffer = self._buffer
         worker = self._worker

@@ -7,8 +7,8 @@ from uuid import UUID
 
 import pytest
 
-from plumberd_logging import ANY, NO_STREAM, STREAM_EXISTS, StreamName
-from plumberd_logging.streams import check_expected
+from plumberd_logging import ANY, NO_STREAM, STREAM_EXISTS, Event, StreamName
+from plumberd_logging.streams import check_expected, stream_for, stream_name_for
 
 
 def test_stream_name_is_category_dash_id_and_a_str() -> None:
@@ -72,3 +72,33 @@ def test_expected_positions() -> None:
         check_expected(-1)
     with pytest.raises(TypeError, match="expected_position"):
         check_expected("3")
+
+
+def test_the_entry_points_stream_name_is_the_class_rule_as_a_plain_str() -> None:
+    class Shipped(Event, category="Shipment", stream_id_field="shipment_id"):
+        shipment_id: object
+
+    class Ticked(Event, category="Clock"):
+        pass
+
+    guid = "0B5E7D52-4F6A-4C1B-9A3E-2D8F1C7B6A90"
+    for value in ["s-1", "s-2", guid, UUID(guid), 42, "s-3"]:  # the fast path after the first
+        event = Shipped(shipment_id=value)
+        name = stream_name_for(event)
+        assert type(name) is str and name == str(stream_for(event))
+    assert stream_name_for(Shipped(shipment_id="s-4")) == "Shipment-s-4"
+    assert stream_name_for(Shipped(shipment_id=guid)) == "Shipment-" + guid.lower()
+    assert stream_name_for(Ticked()) == "Clock"
+    assert stream_name_for(StreamName("A", "b")) is None  # no rule
+    for empty in ["", None]:
+        with pytest.raises(ValueError, match="stream id is empty"):
+            stream_name_for(Shipped(shipment_id=empty))
+
+
+def test_the_entry_points_stream_name_still_refuses_a_bad_category() -> None:
+    class Dashed(Event, category="Clock", stream_id_field="tick"):
+        tick: str
+
+    Dashed.__category__ = "Bad-Category"
+    with pytest.raises(ValueError, match="contains '-'"):
+        stream_name_for(Dashed(tick="t-1"))
