@@ -297,8 +297,9 @@ def test_appends_across_leader_changes_write_every_event_exactly_once(
 ) -> None:
     """A writer under load, retrying with the same ids, while the leadership moves three times.
 
-    The changes are 0.25 s apart: kurrentdbclient sleeps 0.1 s before retrying on the new
-    leader, so a leader that moves faster than that keeps it one step behind for ever.
+    Each change waits until the leader of the moment has taken a few appends (paced by the
+    store, not by the clock: kurrentdbclient sleeps 0.1 s before retrying on a new leader, so a
+    leader that moves faster than the writer follows would keep it one step behind for ever).
     """
     with InMemoryCluster(3) as cluster:
         client = client_for(cluster.url if url == "hosts" else cluster.discover_url)
@@ -318,17 +319,26 @@ def test_appends_across_leader_changes_write_every_event_exactly_once(
             except BaseException as e:  # reported by the test below
                 failed.append(e)
 
+        def leader_takes_appends() -> int:
+            leader = cluster.leader_index or 0
+            node = cluster.nodes[leader]
+            target = node.calls["BatchAppend"] + 3
+            deadline = time.monotonic() + 30
+            while node.calls["BatchAppend"] < target and not failed:
+                assert time.monotonic() < deadline, f"node {leader} got no appends as leader"
+                time.sleep(0.005)
+            return leader
+
         writer = threading.Thread(target=write)
         writer.start()
         for _ in range(3):
-            time.sleep(0.25)
-            leader = cluster.leader_index or 0
+            leader = leader_takes_appends()
             if change == "elect":
                 cluster.elect((leader + 1) % 3)
             else:  # the leader steps down and goes away, a stopped node comes back
                 cluster.stop_node(leader, grace=0.5)  # no grace: see InMemoryCluster.stop_node
                 cluster.start_node((leader + 2) % 3)
-        time.sleep(0.1)
+        leader_takes_appends()
         stop.set()
         writer.join(30)
         stored = [e.id for e in cluster.all_events()]
