@@ -562,9 +562,9 @@ def _tls_error(exc: BaseException, redact: Redactor | None) -> TlsError | None:
     return TlsError(f"TLS: the handshake with {hosts} failed: {texts[0]}", "handshake")
 
 
-def _scrub(exc: BaseException, redact: Redactor) -> None:
-    """Mask the password in the texts of ``exc`` and the exceptions it chains (kept as
-    ``__cause__``/``__context__`` of ours, where a traceback would print them)."""
+def _chained(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the exceptions it chains (``__cause__``/``__context__``), each once, at
+    most 21."""
     seen: set[int] = set()
     stack: list[BaseException] = [exc]
     while stack:
@@ -572,11 +572,18 @@ def _scrub(exc: BaseException, redact: Redactor) -> None:
         if id(current) in seen or len(seen) > 20:
             continue
         seen.add(id(current))
+        yield current
+        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+
+
+def _scrub(exc: BaseException, redact: Redactor) -> None:
+    """Mask the password in the texts of ``exc`` and the exceptions it chains (kept as
+    ``__cause__``/``__context__`` of ours, where a traceback would print them)."""
+    for current in _chained(exc):
         args = getattr(current, "args", ())
         if any(isinstance(a, str) and redact(a) != a for a in args):
             with contextlib.suppress(Exception):  # an exception class with odd args
                 current.args = tuple(redact(a) if isinstance(a, str) else a for a in args)
-        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
 
 
 def _drop_tracebacks(exc: BaseException) -> None:
@@ -584,15 +591,8 @@ def _drop_tracebacks(exc: BaseException) -> None:
     kurrentdbclient's, kept as the cause of ours). Their frames hold the connection; through
     the cycles exception -> traceback -> frame -> exception they would keep its socket open
     until a garbage collection, one per failed call."""
-    seen: set[int] = set()
-    stack: list[BaseException] = [exc]
-    while stack:
-        current = stack.pop()
-        if id(current) in seen or len(seen) > 20:
-            continue
-        seen.add(id(current))
+    for current in _chained(exc):
         current.__traceback__ = None
-        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
 
 
 def _check_tls_files(url: str) -> None:
