@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import pickle
-from datetime import datetime
 from uuid import UUID
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from instants import parse_instant
 
 from plumberd_logging import Event, _ids
 from plumberd_logging._clock import format_timestamp
@@ -84,24 +84,14 @@ def test_a_forked_child_never_draws_the_ids_its_parent_draws() -> None:
     assert not child & parent
 
 
-def _instant(text: str) -> datetime:
-    """Parse on Python 3.10 too (its fromisoformat wants 6 fraction digits and no ``Z``)."""
-    text = text.replace("Z", "+00:00")
-    head, offset = text[:-6], text[-6:]
-    if "." in head:
-        whole, fraction = head.split(".")
-        head = f"{whole}.{fraction.ljust(6, '0')}"
-    return datetime.fromisoformat(head + offset)
-
-
 @given(st.floats(min_value=0, max_value=4_000_000_000, allow_nan=False))
 def test_utc_and_local_texts_name_the_same_instant(timestamp: float) -> None:
     utc, local = format_timestamp(timestamp, utc=True), format_timestamp(timestamp, utc=False)
     assert utc.endswith("Z") and not local.endswith("Z")
-    assert _instant(utc) == _instant(local)
+    assert parse_instant(utc) == parse_instant(local)
     fraction = utc[19:-1]
     assert fraction == "" or (fraction[0] == "." and not fraction.endswith("0"))
-    assert abs(_instant(utc).timestamp() - timestamp) <= 1e-6
+    assert abs(parse_instant(utc).timestamp() - timestamp) <= 1e-6
 
 
 @given(st.lists(st.floats(min_value=-1e9, max_value=4e9, allow_nan=False), min_size=2))
@@ -109,5 +99,5 @@ def test_the_remembered_fraction_never_leaks_into_another_instant(stamps: list[f
     for timestamp in stamps:  # each formatted twice (cached fraction), as a log line does
         utc, again = format_timestamp(timestamp, utc=True), format_timestamp(timestamp, utc=True)
         assert utc == again
-        assert _instant(utc) == _instant(format_timestamp(timestamp, utc=False))
-        assert abs(_instant(utc).timestamp() - timestamp) <= 1e-6
+        assert parse_instant(utc) == parse_instant(format_timestamp(timestamp, utc=False))
+        assert abs(parse_instant(utc).timestamp() - timestamp) <= 1e-6
