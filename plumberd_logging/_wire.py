@@ -15,10 +15,12 @@ which ``tests/core/test_wire.py`` checks field by field against kurrentdbclient'
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from plumberd_logging import _json
 from plumberd_logging._ids import id_text
 from plumberd_logging.codec import CONTENT_TYPE, EncodedEvent
 from plumberd_logging.streams import StreamState
@@ -39,6 +41,7 @@ _TYPE_MAPS: dict[str, bytes] = {}
 _SCHEMAS: dict[str, bytes] = {}
 _PROPERTIES: dict[tuple[str, str], bytes] = {}
 _KEYS: dict[str, bytes] = {}
+_ENTRY_HEADS: dict[tuple[bytes, int], bytes] = {}
 _VARYING = frozenset(("Created", "$correlationId", "$causationId"))  # new values each event
 
 
@@ -89,14 +92,37 @@ def _uuid_message(tag: int, value: UUID) -> bytes:
     return bytes((tag, 38, 0x12, 36)) + id_text(value).encode("ascii")
 
 
+def _head(tag: int, n: int) -> bytes:
+    """A field's key byte ``tag`` and the varint of its length ``n``."""
+    if n < 128:
+        return bytes((tag, n))
+    if n < 16384:
+        return bytes((tag, (n & 0x7F) | 0x80, n >> 7))
+    return bytes((tag,)) + _varint(n)
+
+
+_ID_HEAD = bytes((0x0A, 38, 0x12, 36))  # ProposedMessage.id: a UUID message, its 36-char string
+_RECORD_ID_HEAD = bytes((0x0A, 36))  # AppendRecord.record_id: the 36-char string
+
+
+def _proposed_parts(event: EncodedEvent) -> tuple[int, tuple[bytes, ...]]:
+    """A v1 ``ProposedMessage`` (same fields in Append and BatchAppend) as its length and the
+    parts to join: the id, the type map, then metadata and data, each only when not empty.
+
+    The data and metadata are not copied here: a request is joined once, from every part.
+    """
+    meta, data = event.metadata, event.data
+    type_map = _TYPE_MAPS.get(event.type) or _type_map(event.type)
+    meta_head = _head(0x1A, len(meta)) if meta else b""
+    data_head = _head(0x22, len(data)) if data else b""
+    size = 40 + len(type_map) + len(meta_head) + len(meta) + len(data_head) + len(data)
+    ident = id_text(event.id).encode("ascii")
+    return size, (_ID_HEAD, ident, type_map, meta_head, meta, data_head, data)
+
+
 def _proposed_message(event: EncodedEvent) -> bytes:
-    """A v1 ``ProposedMessage`` (same fields in Append and BatchAppend)."""
-    parts = _uuid_message(0x0A, event.id) + _type_map(event.type)
-    if event.metadata:
-        parts += b"\x1a" + _len(len(event.metadata)) + event.metadata
-    if event.data:
-        parts += b'"' + _len(len(event.data)) + event.data
-    return parts
+    """A v1 ``ProposedMessage`` as bytes."""
+    return b"".join(_proposed_parts(event)[1])
 
 
 def _expected_v1(expected: int | StreamState) -> bytes:
@@ -141,10 +167,12 @@ def batch_append_request(
     """A serialized ``BatchAppendReq`` (``is_final``: one atomic batch)."""
     options = _stream_identifier(stream) + _expected_v1(expected) + _deadline(timeout)
     out = [_uuid_message(0x0A, correlation_id), _field(0x12, options)]
-    for event in events:
-        message = _proposed_message(event)
-        out.append(b"\x1a" + _len(len(message)) + message)
-    out.append(b"\x20\x01")
+    add, parts = out.append, out.extend
+    for event in events:  # each ProposedMessage as field 3 (proposed_messages)
+        size, message = _proposed_parts(event)
+        add(_head(0x1A, size))
+        parts(message)
+    add(b"\x20\x01")
     return b"".join(out)
 
 
@@ -186,8 +214,6 @@ def string_properties(metadata: bytes) -> dict[str, str]:
     """The metadata JSON object as v2 record properties; every value must be a string."""
     if not metadata:
         return {}
-    from plumberd_logging import _json
-
     try:
         value: Any = _json.loads(metadata)
     except ValueError as exc:
@@ -209,19 +235,62 @@ def _property(key: str, value: str) -> bytes:
         k = _field(0x0A, _text(key)) if key else b""
         if len(_KEYS) < 4096:
             _KEYS[key] = k
-    v = _text(value)
+    return _entry(k, _text(value))
+
+
+def _entry(k: bytes, v: bytes) -> bytes:
+    """A ``properties`` entry from its key field ``k`` and the UTF-8 string value ``v``: all
+    but the value depends only on the key and the value's length, and is cached."""
     n = len(v)
-    short = len(k) + n + 4  # the entry's length when every length fits one byte
-    if short < 128:  # the usual case (ids, timestamps): one join, no length calls
-        return b"".join((bytes((0x12, short)), k, bytes((0x12, n + 2, 0x1A, n)), v))
-    inner = b"\x1a" + _len(n) + v  # Value.string_value
-    entry_len = len(k) + 1 + len(_len(len(inner))) + len(inner)
-    return b"\x12" + _len(entry_len) + k + b"\x12" + _len(len(inner)) + inner
+    head = _ENTRY_HEADS.get((k, n))
+    if head is None:
+        inner = 1 + len(_len(n)) + n  # Value.string_value
+        outer = len(k) + 1 + len(_len(inner)) + inner
+        head = b"\x12" + _len(outer) + k + b"\x12" + _len(inner) + b"\x1a" + _len(n)
+        if len(_ENTRY_HEADS) >= 4096:
+            _ENTRY_HEADS.clear()
+        _ENTRY_HEADS[k, n] = head
+    return head + v
+
+
+# The metadata ``standard_metadata_json`` writes for an event outside any correlation context
+# (every log line, most events): its properties are written from the matched bytes, without
+# parsing the JSON nor sorting its keys. Anything else (custom keys, a user, escapes in the
+# host name) takes the general path; both give the same bytes (tests/core/test_wire.py).
+_STANDARD = re.compile(
+    rb'\{"Created":"([-0-9T:.+Z]{1,40})"(?:,"ClientHostName":"([^"\\\x00-\x1f\x7f-\xff]*)")?'
+    rb',"\$correlationId":"([-0-9a-f]{36})","\$causationId":"([-0-9a-f]{36})"\}'
+)
+_CAUSATION, _CORRELATION, _CREATED = (
+    _field(0x0A, key) for key in (b"$causationId", b"$correlationId", b"Created")
+)
+_HOSTS: dict[bytes, bytes] = {}  # host name -> its ClientHostName entry
+
+
+def _standard_properties(metadata: bytes) -> bytes | None:
+    """The properties of standard metadata (sorted keys, as the general path), else None."""
+    match = _STANDARD.fullmatch(metadata)
+    if match is None:
+        return None
+    created, host, correlation, causation = match.groups()
+    out = [_entry(_CAUSATION, causation), _entry(_CORRELATION, correlation)]
+    if host is not None:
+        entry = _HOSTS.get(host)
+        if entry is None:
+            entry = _property("ClientHostName", host.decode("ascii"))
+            if len(_HOSTS) < 64:
+                _HOSTS[host] = entry
+        out.append(entry)
+    out.append(_entry(_CREATED, created))
+    return b"".join(out)
 
 
 def _properties(metadata: bytes) -> bytes:
     """The record's ``properties`` (sorted keys); entries of keys whose values repeat (the host
     name, the user) are written once and reused."""
+    standard = _standard_properties(metadata)
+    if standard is not None:
+        return standard
     out = []
     cache = _PROPERTIES
     for key, value in sorted(string_properties(metadata).items()):
@@ -238,20 +307,20 @@ def _properties(metadata: bytes) -> bytes:
     return b"".join(out)
 
 
-def _record(event: EncodedEvent) -> bytes:
-    parts = bytes((0x0A, 36)) + id_text(event.id).encode("ascii") + _properties(event.metadata)
-    parts += _schema(event.type)
-    if event.data:
-        parts += b'"' + _len(len(event.data)) + event.data
-    return parts
-
-
 def multi_append_request(
     stream: str, expected: int | StreamState, events: Sequence[EncodedEvent]
 ) -> bytes:
     """A serialized v2 ``AppendRequest`` for one stream of a multi-stream append."""
     out = [_field(0x0A, _text(stream)) if stream else b""]
-    for event in events:
-        out.append(_field(0x12, _record(event)))
-    out.append(b"\x18" + _varint(_zigzag(_expected_v2(expected)) & 0xFFFFFFFFFFFFFFFF))
+    add, parts = out.append, out.extend
+    for event in events:  # each AppendRecord as field 2 (records), joined once at the end
+        properties = _properties(event.metadata)
+        schema = _schema(event.type)
+        data = event.data
+        data_head = _head(0x22, len(data)) if data else b""
+        size = 38 + len(properties) + len(schema) + len(data_head) + len(data)
+        add(_head(0x12, size))
+        parts((_RECORD_ID_HEAD, id_text(event.id).encode("ascii"), properties, schema))
+        parts((data_head, data))
+    add(b"\x18" + _varint(_zigzag(_expected_v2(expected)) & 0xFFFFFFFFFFFFFFFF))
     return b"".join(out)

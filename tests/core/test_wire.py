@@ -14,7 +14,7 @@ from kurrentdbclient.streams import BaseStreamsService
 from kurrentdbclient.v2streams import AppendRequestIterator
 
 from plumberd_logging import _wire
-from plumberd_logging.codec import CONTENT_TYPE, EncodedEvent, encode
+from plumberd_logging.codec import CONTENT_TYPE, Codec, EncodedEvent, encode
 from plumberd_logging.streams import ANY, NO_STREAM, StreamState
 
 EXPECTED: list[int | StreamState] = [ANY, NO_STREAM, StreamState.EXISTS, 0, 1, 127, 128, 2**40]
@@ -97,3 +97,42 @@ def test_multi_append_refuses_metadata_with_non_string_values() -> None:
 def test_a_negative_revision_is_refused_naming_expected() -> None:
     with pytest.raises(ValueError, match="expected: a revision >= 0"):
         _wire.batch_append_request("s", -3, [], correlation_id=uuid4(), timeout=None)
+
+
+ID, OTHER = "9f2c6a1e-3b4d-4c5e-8f70-1a2b3c4d5e6f", "1b4e28ba-2fa1-41d2-883f-0016d3cca427"
+CREATED = '"Created":"2026-12-03T09:00:00.5+01:00"'
+IDS = f'"$correlationId":"{ID}","$causationId":"{ID}"'
+METADATA = {
+    "standard": f'{{{CREATED},"ClientHostName":"vm-1",{IDS}}}',
+    "no host": f"{{{CREATED},{IDS}}}",
+    "utc created": f'{{"Created":"2026-12-03T08:00:00Z","ClientHostName":"vm-1",{IDS}}}',
+    "caused by another": f'{{{CREATED},"$correlationId":"{ID}","$causationId":"{OTHER}"}}',
+    "escaped host": f'{{{CREATED},"ClientHostName":"vm\\"1\\\\",{IDS}}}',
+    "non-ASCII host": f'{{{CREATED},"ClientHostName":"hôte-ü",{IDS}}}',
+    "long host": f'{{{CREATED},"ClientHostName":"{"h" * 200}",{IDS}}}',
+    "a user": f'{{{CREATED},{IDS},"UserId":"alice@example.com"}}',
+    "custom key": f'{{{CREATED},{IDS},"Source":"camera-3"}}',
+    "no ids": f"{{{CREATED}}}",
+    "spaced JSON": f"{{ {CREATED}, {IDS} }}",
+}
+
+
+@pytest.mark.parametrize("metadata", METADATA.values(), ids=METADATA.keys())
+def test_multi_append_properties_equal_kurrentdbclients_for_every_metadata_shape(
+    metadata: str,
+) -> None:
+    events = [EncodedEvent(uuid4(), "LogRecorded", b"{}", metadata.encode())]
+    theirs = next(
+        AppendRequestIterator(
+            [NewEvents(stream_name="Log-a", events=_new(events), current_version=KState.ANY)]
+        )
+    )
+    ours = _wire.multi_append_request("Log-a", ANY, events)
+    assert ours == theirs.SerializeToString(deterministic=True)
+
+
+@pytest.mark.parametrize("codec", [Codec(), Codec(client_host_name=False)], ids=["host", "none"])
+def test_the_codecs_own_metadata_takes_the_fast_properties_path(codec: Codec) -> None:
+    """A change to the metadata text must not silently send every event the slow way."""
+    metadata = codec.encode({"Message": "hi"}, event_type="LogRecorded").metadata
+    assert _wire._standard_properties(metadata) is not None
