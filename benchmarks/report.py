@@ -1,6 +1,6 @@
 """Run every benchmark and regenerate the performance tables from their saved results.
 
-    python benchmarks/report.py              # run the suite (~10 min on 2 cores), save, render
+    python benchmarks/report.py              # run the suite (~15 min on 2 cores), save, render
     python benchmarks/report.py --render     # only re-render from benchmarks/results.json
     python benchmarks/report.py --check      # exit 1 when a committed table is stale
 
@@ -35,7 +35,8 @@ RAW = ROOT / "benchmarks" / "results"
 DOCS = [ROOT / "benchmarks" / "README.md", ROOT / "docs" / "performance.md"]
 START, END = "<!-- perf-table:start -->", "<!-- perf-table:end -->"
 
-# name -> (script, arguments): the whole suite, about 10 minutes on 2 busy cores
+# name -> (script, arguments): the whole suite, about 15 minutes on 2 busy cores (5 rounds:
+# with 3, two runs on a quiet machine gave 3.8 and 6.5 µs for the same caller row)
 SUITE: dict[str, tuple[str, list[str]]] = {
     "encode": ("bench_encode.py", ["--rounds", "5"]),
     "wire": ("bench_wire.py", ["--rounds", "5"]),
@@ -43,7 +44,7 @@ SUITE: dict[str, tuple[str, list[str]]] = {
         "bench_handler.py",
         [
             "--rounds",
-            "3",
+            "5",
             "--calls",
             "20000",
             "--only",
@@ -55,9 +56,9 @@ SUITE: dict[str, tuple[str, list[str]]] = {
             "tagged",
         ],
     ),
-    "structlog": ("bench_structlog.py", ["--rounds", "3", "--calls", "20000", "--only", "capture"]),
-    "emits": ("bench_emits.py", ["--live", "--rounds", "3", "--calls", "20000"]),
-    "writer": ("bench_writer.py", ["--rounds", "3", "--events", "30000"]),
+    "structlog": ("bench_structlog.py", ["--rounds", "5", "--calls", "20000", "--only", "capture"]),
+    "emits": ("bench_emits.py", ["--live", "--rounds", "5", "--calls", "20000"]),
+    "writer": ("bench_writer.py", ["--rounds", "5", "--events", "30000"]),
 }
 
 # (label, benchmark, configuration, baseline configuration, goal: caller µs, total µs)
