@@ -152,7 +152,7 @@ def _ours_setup(key: str, url: str, queue_events: int, linger: float) -> Setup:
         service="bench",
         max_queue_events=queue_events,  # above the burst: nothing is dropped
         linger=3600.0 if idle else linger,
-        max_batch_events=10**9 if idle else 500,  # idle: no batch fills up, nothing is sent
+        max_batch_events=10**9 if idle else 1000,  # idle: no batch fills up, nothing is sent
     )
     writer = handler.writer
 

@@ -103,7 +103,7 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         "spool size bound",
     ),
     EnvVar(
-        "PLUMBERD_MAX_BATCH_EVENTS", "max_batch_events", _positive_int, "500", "events per append"
+        "PLUMBERD_MAX_BATCH_EVENTS", "max_batch_events", _positive_int, "1000", "events per append"
     ),
     EnvVar(
         "PLUMBERD_MAX_BATCH_BYTES", "max_batch_bytes", _positive_int, "524288", "bytes per append"

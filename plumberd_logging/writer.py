@@ -124,7 +124,7 @@ class EventWriter:
     ``EventStoreClient`` (yours to close), or a ``Transport`` (``plumberd_logging._transport``:
     what tests fake; ``close()`` is called when the writer ends). Options:
 
-    * ``max_batch_events`` (500), ``max_batch_bytes`` (512 KiB, metadata included; must stay
+    * ``max_batch_events`` (1,000), ``max_batch_bytes`` (512 KiB, metadata included; must stay
       below the server's 1 MiB append limit), ``linger`` (0.1 s: how long the first event of a
       batch waits for company);
     * ``max_queue_events`` (10,000), ``max_queue_bytes`` (16 MiB of encoded events),
@@ -147,7 +147,7 @@ class EventWriter:
         self,
         url_or_client: str | EventStoreClient | Transport,
         *,
-        max_batch_events: int = 500,
+        max_batch_events: int = 1000,
         max_batch_bytes: int = 512 * 1024,
         linger: float = 0.1,
         max_queue_events: int = 10_000,
