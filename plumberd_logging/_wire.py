@@ -54,21 +54,19 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
-_SMALL = [bytes((n,)) for n in range(128)]
-
-
-def _len(n: int) -> bytes:
-    """The varint of a length: one byte below 128, two below 16384."""
+def _head(tag: int, n: int) -> bytes:
+    """A field's key byte ``tag`` and the varint of its length ``n`` (one byte below 128, two
+    below 16384)."""
     if n < 128:
-        return _SMALL[n]
+        return bytes((tag, n))
     if n < 16384:
-        return bytes(((n & 0x7F) | 0x80, n >> 7))
-    return _varint(n)
+        return bytes((tag, (n & 0x7F) | 0x80, n >> 7))
+    return bytes((tag,)) + _varint(n)
 
 
 def _field(tag: int, payload: bytes) -> bytes:
     """A length-delimited field (``tag`` is the whole key byte, e.g. 0x0A for field 1)."""
-    return bytes((tag,)) + _len(len(payload)) + payload
+    return _head(tag, len(payload)) + payload
 
 
 def _text(value: str) -> bytes:
@@ -87,22 +85,13 @@ def _type_map(event_type: str) -> bytes:
     return cached
 
 
-def _uuid_message(tag: int, value: UUID) -> bytes:
-    """An ``event_store.client.UUID`` with its ``string`` form (36 characters)."""
-    return bytes((tag, 38, 0x12, 36)) + id_text(value).encode("ascii")
-
-
-def _head(tag: int, n: int) -> bytes:
-    """A field's key byte ``tag`` and the varint of its length ``n``."""
-    if n < 128:
-        return bytes((tag, n))
-    if n < 16384:
-        return bytes((tag, (n & 0x7F) | 0x80, n >> 7))
-    return bytes((tag,)) + _varint(n)
-
-
-_ID_HEAD = bytes((0x0A, 38, 0x12, 36))  # ProposedMessage.id: a UUID message, its 36-char string
+_ID_HEAD = bytes((0x0A, 38, 0x12, 36))  # field 1, a UUID message: its 36-char string form
 _RECORD_ID_HEAD = bytes((0x0A, 36))  # AppendRecord.record_id: the 36-char string
+
+
+def _uuid_message(value: UUID) -> bytes:
+    """Field 1, an ``event_store.client.UUID`` with its ``string`` form (36 characters)."""
+    return _ID_HEAD + id_text(value).encode("ascii")
 
 
 def _proposed_parts(event: EncodedEvent) -> tuple[int, tuple[bytes, ...]]:
@@ -112,17 +101,12 @@ def _proposed_parts(event: EncodedEvent) -> tuple[int, tuple[bytes, ...]]:
     The data and metadata are not copied here: a request is joined once, from every part.
     """
     meta, data = event.metadata, event.data
-    type_map = _TYPE_MAPS.get(event.type) or _type_map(event.type)
+    type_map = _type_map(event.type)
     meta_head = _head(0x1A, len(meta)) if meta else b""
     data_head = _head(0x22, len(data)) if data else b""
     size = 40 + len(type_map) + len(meta_head) + len(meta) + len(data_head) + len(data)
     ident = id_text(event.id).encode("ascii")
     return size, (_ID_HEAD, ident, type_map, meta_head, meta, data_head, data)
-
-
-def _proposed_message(event: EncodedEvent) -> bytes:
-    """A v1 ``ProposedMessage`` as bytes."""
-    return b"".join(_proposed_parts(event)[1])
 
 
 def _expected_v1(expected: int | StreamState) -> bytes:
@@ -166,7 +150,7 @@ def batch_append_request(
 ) -> bytes:
     """A serialized ``BatchAppendReq`` (``is_final``: one atomic batch)."""
     options = _stream_identifier(stream) + _expected_v1(expected) + _deadline(timeout)
-    out = [_uuid_message(0x0A, correlation_id), _field(0x12, options)]
+    out = [_uuid_message(correlation_id), _field(0x12, options)]
     add, parts = out.append, out.extend
     for event in events:  # each ProposedMessage as field 3 (proposed_messages)
         size, message = _proposed_parts(event)
@@ -183,7 +167,8 @@ def append_requests(
     options = _stream_identifier(stream) + _expected_v1(expected)
     out = [_field(0x0A, options)]
     for event in events:
-        out.append(_field(0x12, _proposed_message(event)))
+        size, message = _proposed_parts(event)
+        out.append(b"".join((_head(0x12, size), *message)))
     return out
 
 
@@ -244,9 +229,9 @@ def _entry(k: bytes, v: bytes) -> bytes:
     n = len(v)
     head = _ENTRY_HEADS.get((k, n))
     if head is None:
-        inner = 1 + len(_len(n)) + n  # Value.string_value
-        outer = len(k) + 1 + len(_len(inner)) + inner
-        head = b"\x12" + _len(outer) + k + b"\x12" + _len(inner) + b"\x1a" + _len(n)
+        inner = len(_head(0x1A, n)) + n  # Value.string_value
+        outer = len(k) + len(_head(0x12, inner)) + inner
+        head = _head(0x12, outer) + k + _head(0x12, inner) + _head(0x1A, n)
         if len(_ENTRY_HEADS) >= 4096:
             _ENTRY_HEADS.clear()
         _ENTRY_HEADS[k, n] = head
@@ -255,8 +240,9 @@ def _entry(k: bytes, v: bytes) -> bytes:
 
 # The metadata ``standard_metadata_json`` writes for an event outside any correlation context
 # (every log line, most events): its properties are written from the matched bytes, without
-# parsing the JSON nor sorting its keys. Anything else (custom keys, a user, escapes in the
-# host name) takes the general path; both give the same bytes (tests/core/test_wire.py).
+# parsing the JSON nor sorting its keys. Anything else (custom keys, a user, escapes or
+# non-ASCII in the host name) takes the general path; both give the same bytes
+# (tests/core/test_wire.py).
 _STANDARD = re.compile(
     rb'\{"Created":"([-0-9T:.+Z]{1,40})"(?:,"ClientHostName":"([^"\\\x00-\x1f\x7f-\xff]*)")?'
     rb',"\$correlationId":"([-0-9a-f]{36})","\$causationId":"([-0-9a-f]{36})"\}'
@@ -264,7 +250,6 @@ _STANDARD = re.compile(
 _CAUSATION, _CORRELATION, _CREATED = (
     _field(0x0A, key) for key in (b"$causationId", b"$correlationId", b"Created")
 )
-_HOSTS: dict[bytes, bytes] = {}  # host name -> its ClientHostName entry
 
 
 def _standard_properties(metadata: bytes) -> bytes | None:
@@ -275,36 +260,33 @@ def _standard_properties(metadata: bytes) -> bytes | None:
     created, host, correlation, causation = match.groups()
     out = [_entry(_CAUSATION, causation), _entry(_CORRELATION, correlation)]
     if host is not None:
-        entry = _HOSTS.get(host)
-        if entry is None:
-            entry = _property("ClientHostName", host.decode("ascii"))
-            if len(_HOSTS) < 64:
-                _HOSTS[host] = entry
-        out.append(entry)
+        out.append(_lasting_property("ClientHostName", host.decode("ascii")))
     out.append(_entry(_CREATED, created))
     return b"".join(out)
 
 
 def _properties(metadata: bytes) -> bytes:
-    """The record's ``properties`` (sorted keys); entries of keys whose values repeat (the host
-    name, the user) are written once and reused."""
+    """The record's ``properties`` (sorted keys): the standard metadata's straight from its
+    bytes, any other by parsing it."""
     standard = _standard_properties(metadata)
     if standard is not None:
         return standard
-    out = []
-    cache = _PROPERTIES
-    for key, value in sorted(string_properties(metadata).items()):
-        if key in _VARYING:
-            out.append(_property(key, value))
-            continue
-        entry = cache.get((key, value))
-        if entry is None:
-            entry = _property(key, value)
-            if len(cache) >= 4096:
-                cache.clear()
-            cache[key, value] = entry
-        out.append(entry)
-    return b"".join(out)
+    return b"".join(
+        _property(key, value) if key in _VARYING else _lasting_property(key, value)
+        for key, value in sorted(string_properties(metadata).items())
+    )
+
+
+def _lasting_property(key: str, value: str) -> bytes:
+    """The entry of a key whose value repeats from event to event (the host name, the user),
+    written once and reused."""
+    entry = _PROPERTIES.get((key, value))
+    if entry is None:
+        entry = _property(key, value)
+        if len(_PROPERTIES) >= 4096:
+            _PROPERTIES.clear()
+        _PROPERTIES[key, value] = entry
+    return entry
 
 
 def multi_append_request(
