@@ -5,7 +5,8 @@
     delivery.send(pending)   # raises TransientError: the caller retries with the same ids
 
 Events go out in rounds (``_batching``): one multi-stream append per round where the server
-has them and all metadata are strings, else one append per stream. A permanent error splits
+has them and all metadata are strings, else one append per stream, several of them side by
+side in one call (``Transport.append_each``). A permanent error splits
 the append in halves until the event that causes it is found; only that one is rejected,
 under the reason its error class names. Access is per user and stream, so ``AccessDenied``
 rejects the whole append.
@@ -14,7 +15,7 @@ rejects the whole append.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from plumberd_logging._batching import Unit, group_calls, plan_rounds
 from plumberd_logging._buffer import Receipt
@@ -30,12 +31,14 @@ from plumberd_logging.streams import ANY, StreamState
 
 __all__ = ["Delivery", "Stopped"]
 
+T = TypeVar("T")
+
 
 class Stopped(Exception):
     """The writer was closed, or this worker abandoned, while it was sending."""
 
 
-def _direct(fn: Callable[..., int], *args: Any, **kwargs: Any) -> int:
+def _direct(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return fn(*args, **kwargs)
 
 
@@ -51,7 +54,7 @@ class Delivery:
         timeout: float | None,
         delivered: Callable[[list[Receipt], int], None],
         rejected: Callable[[Receipt, PlumberdError], None],
-        call: Callable[..., int] = _direct,
+        call: Callable[..., Any] = _direct,
         stopped: Callable[[], bool] = lambda: False,
         multi: bool | None = None,
     ) -> None:
@@ -64,6 +67,9 @@ class Delivery:
         self.call = call
         self.stopped = stopped
         self.multi = multi  # None: try multi-stream appends; False: the server lacks them
+        # several appends in one call (BatchAppend requests side by side), where the
+        # transport can: a call costs about a millisecond of CPU whatever it carries
+        self.each = callable(getattr(transport, "append_each", None))
 
     def send(self, items: list[Receipt]) -> None:
         """One pass over ``items``; raises ``TransientError`` to be retried, ``Stopped``."""
@@ -78,8 +84,35 @@ class Delivery:
             for call in group_calls(multi, self.batch_events, self.batch_bytes):
                 if len(call) < 2 or not self._append_multi(call):
                     singles.extend(call)
-            for unit in singles:
-                self._append_isolating(unit.stream, unit.expected, unit.items)
+            if len(singles) < 2 or self.each is False:
+                for unit in singles:
+                    self._append_isolating(unit.stream, unit.expected, unit.items)
+                continue
+            for call in group_calls(singles, self.batch_events, self.batch_bytes):
+                if len(call) < 2:
+                    self._append_isolating(call[0].stream, call[0].expected, call[0].items)
+                else:
+                    self._append_each(call)
+
+    def _append_each(self, units: list[Unit[Receipt]]) -> None:
+        """One call of several appends, each atomic on its own stream; a refused one is
+        isolated as ``_append_isolating`` does; a transient failure of one is raised once
+        the others' outcomes are in (they are not sent again)."""
+        results: list[int | PlumberdError] = self.call(
+            self.transport.append_each,
+            [(u.stream, u.expected, [_enc(r) for r in u.items]) for u in units],
+            timeout=self.timeout,
+        )
+        transient: TransientError | None = None
+        for unit, result in zip(units, results, strict=True):
+            if isinstance(result, int):
+                self.delivered(unit.items, result)
+            elif isinstance(result, TransientError):
+                transient = transient or result
+            else:
+                self._refused(unit.stream, unit.expected, unit.items, result)
+        if transient is not None:
+            raise transient
 
     def _append_multi(self, units: list[Unit[Receipt]]) -> bool:
         """One multi-stream append; False when the units must go one by one instead."""
@@ -117,17 +150,23 @@ class Delivery:
         except TransientError:
             raise
         except PlumberdError as exc:
-            if self.stopped():
-                raise Stopped from None
-            if len(items) == 1 or isinstance(exc, AccessDenied):
-                for r in items:
-                    self.rejected(r, exc)
-                return
-            half = len(items) // 2
-            self._append_isolating(stream, expected, items[:half])
-            self._append_isolating(stream, ANY, items[half:])
+            self._refused(stream, expected, items, exc)
             return
         self.delivered(items, position)
+
+    def _refused(
+        self, stream: str, expected: int | StreamState, items: list[Receipt], exc: PlumberdError
+    ) -> None:
+        """``items`` were refused together: reject them all, or split to find the culprit."""
+        if self.stopped():
+            raise Stopped from None
+        if len(items) == 1 or isinstance(exc, AccessDenied):
+            for r in items:
+                self.rejected(r, exc)
+            return
+        half = len(items) // 2
+        self._append_isolating(stream, expected, items[:half])
+        self._append_isolating(stream, ANY, items[half:])
 
 
 def _enc(r: Receipt) -> EncodedEvent:

@@ -5,6 +5,7 @@ tested on a fake one (``tests/writer/fakes.py``) and the real one stays a thin l
 
     transport = ClientTransport(EventStoreClient(url), owned=True, url=url)
     position = transport.append("Order-1", [encoded], ANY, timeout=10)
+    results = transport.append_each([("Order-1", ANY, [e1]), ("Order-2", ANY, [e2])], timeout=10)
     transport.reset()    # a hung call is abandoned: the next call uses a new connection
     transport.close()    # releases the connection (only a client the transport owns)
 """
@@ -16,6 +17,7 @@ from typing import Protocol
 
 from plumberd_logging.client import EventStoreClient
 from plumberd_logging.codec import Codec, EncodedEvent
+from plumberd_logging.errors import PlumberdError
 from plumberd_logging.streams import StreamState
 
 __all__ = ["Batch", "ClientTransport", "Transport"]
@@ -44,6 +46,13 @@ class Transport(Protocol):
 
     def multi_append(self, batches: Sequence[Batch], *, timeout: float | None) -> int:
         """One atomic append to several streams; raises ``Unsupported`` on older servers."""
+        ...
+
+    def append_each(
+        self, batches: Sequence[Batch], *, timeout: float | None
+    ) -> list[int | PlumberdError]:
+        """Several appends in one call, each atomic on its own: per batch, in order, its
+        commit position or the error that refused it. A failure of the call raises."""
         ...
 
     def reset(self) -> None:
@@ -93,6 +102,11 @@ class ClientTransport:
 
     def multi_append(self, batches: Sequence[Batch], *, timeout: float | None) -> int:
         return self._client.multi_append_encoded(batches, timeout=timeout)
+
+    def append_each(
+        self, batches: Sequence[Batch], *, timeout: float | None
+    ) -> list[int | PlumberdError]:
+        return self._client.append_encoded_each(batches, timeout=timeout)
 
     def reset(self) -> None:
         old = self._client

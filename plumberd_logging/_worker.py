@@ -19,7 +19,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from plumberd_logging._buffer import FAILED, Buffer, Receipt
 from plumberd_logging._delivery import Delivery, Stopped
@@ -40,6 +40,8 @@ from plumberd_logging.errors import (
 )
 
 __all__ = ["Options", "Worker"]
+
+T = TypeVar("T")
 
 _QUEUE_DROPS = frozenset({"queue_full", "queue_full_raised", "spool_full"})
 _MAPPINGS: dict[type, bool] = {}  # per event class: a Mapping (an ABC check done once)
@@ -285,7 +287,7 @@ class Worker:
         except RuntimeError as exc:  # no threads at interpreter exit (CPython 3.12.0-3.12.2)
             report("stall", f"could not start a new writer thread: {exc}", force=True)
 
-    def _call(self, fn: Callable[..., int], *args: Any, **kwargs: Any) -> int:
+    def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """An append on the worker's thread, watched for stalls; a worker abandoned meanwhile
         stops here (its events were given to its replacement)."""
         self.call_started = time.monotonic()

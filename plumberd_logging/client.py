@@ -294,6 +294,34 @@ class EventStoreClient:
                 self._client(), stream, expected, events, self._timeout(timeout)
             )
 
+    def append_encoded_each(
+        self,
+        batches: Sequence[tuple[str, int | StreamState, Sequence[EncodedEvent]]],
+        *,
+        timeout: float | None = None,
+    ) -> list[int | PlumberdError]:
+        """Several appends, each atomic on its own stream, in one BatchAppend call.
+
+        Returns, in order, each append's commit position or the error that refused it. An
+        error of the call itself (the connection, the deadline) raises, as ``append_encoded``.
+        """
+        first = batches[0][0] if batches else ""
+        with self._errors(first, action="write to"):
+            results = _sender().batch_append_each(self._client(), batches, self._timeout(timeout))
+        out: list[int | PlumberdError] = []
+        for (stream, expected, _), result in zip(batches, results, strict=True):
+            if isinstance(result, int):
+                out.append(result)
+                continue
+            _scrub(result, self._redact)
+            _drop_tracebacks(result)
+            translated = translate_error(result, stream, expected, self._redact, action="write to")
+            if not isinstance(translated, PlumberdError):
+                translated = PlumberdError(f"stream {stream!r}: {translated}")
+            translated.__cause__ = result
+            out.append(translated)
+        return out
+
     def multi_append_encoded(
         self,
         batches: Iterable[tuple[str, int | StreamState, Sequence[EncodedEvent]]],
@@ -848,6 +876,50 @@ class _Sender:
             except grpc.RpcError as exc:
                 raise handle_rpc_error(exc) from None
 
+        def batch_append_each(
+            client: KurrentDBClient,
+            batches: Sequence[tuple[str, int | StreamState, Sequence[EncodedEvent]]],
+            timeout: float | None,
+        ) -> list[int | Exception]:
+            conn: Any = client._connection
+            timeout = timeout if timeout is not None else client._default_deadline
+            asked: dict[str, int] = {}  # correlation id text -> index in batches
+            bodies = []
+            for i, (stream, expected, events) in enumerate(batches):
+                correlation = uuid4()
+                asked[str(correlation)] = i
+                bodies.append(
+                    _wire.batch_append_request(
+                        stream, expected, events, correlation_id=correlation, timeout=timeout
+                    )
+                )
+            call = conn._grpc_channel.stream_stream(
+                self._BATCH_APPEND, request_serializer=None, response_deserializer=batch_resp
+            )
+            results: dict[int, int | Exception] = {}
+            try:
+                for response in call(
+                    iter(bodies),
+                    timeout=timeout,
+                    metadata=conn.streams._metadata(client._call_metadata, requires_leader=True),
+                    credentials=client._call_credentials,
+                ):
+                    i = asked.pop(_correlation_text(response.correlation_id), -1)
+                    if i < 0:
+                        continue  # not one of ours, or answered twice
+                    stream, expected, _ = batches[i]
+                    try:
+                        results[i] = convert(response, stream, _to_kdb_version(expected))
+                    except KurrentDBClientError as exc:
+                        results[i] = exc  # this append only; the others stand
+                    if not asked:
+                        return [results[i] for i in range(len(bodies))]
+                raise KurrentDBClientError(
+                    f"Batch append response not received for {len(asked)} of {len(bodies)} appends"
+                )
+            except grpc.RpcError as exc:
+                raise handle_rpc_error(exc) from None
+
         def multi_append(
             client: KurrentDBClient,
             batches: Sequence[tuple[str, int | StreamState, Sequence[EncodedEvent]]],
@@ -878,7 +950,18 @@ class _Sender:
             return session_position
 
         self.batch_append = retrygrpc(autoreconnect(batch_append))
+        self.batch_append_each = retrygrpc(autoreconnect(batch_append_each))
         self.multi_append = retrygrpc(autoreconnect(multi_append))
+
+
+def _correlation_text(value: Any) -> str:
+    """An ``event_store.client.UUID`` message as text: its string form, else its two halves."""
+    if value.string:
+        return str(value.string)
+    structured = value.structured
+    high = structured.most_significant_bits & 0xFFFFFFFFFFFFFFFF
+    low = structured.least_significant_bits & 0xFFFFFFFFFFFFFFFF
+    return str(UUID(int=(high << 64) | low))
 
 
 _SENDERS: list[_Sender] = []

@@ -3,6 +3,7 @@
 transport = FakeTransport()
 transport.fail_next(Unavailable("down"), times=2)   # the next two calls fail
 transport.reject(event_id, EventTooLarge("big"))     # appends holding this event fail
+transport.reject(event_id, Unavailable("x"), times=1)  # ... the next one only
 transport.hang()                                     # calls block until release()/close()
 writer = EventWriter(transport, linger=0)
 assert transport.ids("Order-1") == [...]
@@ -17,7 +18,7 @@ from uuid import UUID
 
 from plumberd_logging._transport import Batch
 from plumberd_logging.codec import EncodedEvent
-from plumberd_logging.errors import Unavailable, Unsupported
+from plumberd_logging.errors import PlumberdError, Unavailable, Unsupported
 from plumberd_logging.streams import StreamState
 
 
@@ -35,6 +36,7 @@ class FakeTransport:
         self._lock = threading.Lock()
         self._failures: collections.deque[BaseException] = collections.deque()
         self._rejected: dict[UUID, BaseException] = {}
+        self._rejections_left: dict[UUID, int] = {}
         self._released = threading.Event()
         self._released.set()
         self.hanging = threading.Event()  # set while a call is held by hang()
@@ -45,8 +47,11 @@ class FakeTransport:
         with self._lock:
             self._failures.extend([exc] * times)
 
-    def reject(self, event_id: UUID, exc: BaseException) -> None:
+    def reject(self, event_id: UUID, exc: BaseException, *, times: int | None = None) -> None:
+        """Appends holding ``event_id`` fail with ``exc`` (the next ``times``; None: all)."""
         self._rejected[event_id] = exc
+        if times is not None:
+            self._rejections_left[event_id] = times
 
     def hang(self) -> None:
         self._released.clear()
@@ -81,6 +86,18 @@ class FakeTransport:
             raise Unsupported("multi-stream appends need KurrentDB 25.1")
         return self._store(batches)
 
+    def append_each(
+        self, batches: Sequence[Batch], *, timeout: float | None
+    ) -> list[int | PlumberdError]:
+        self._enter("append_each")
+        results: list[int | PlumberdError] = []
+        for batch in batches:
+            try:
+                results.append(self._store([batch]))
+            except PlumberdError as exc:
+                results.append(exc)
+        return results
+
     def reset(self) -> None:
         self.resets += 1
 
@@ -107,7 +124,13 @@ class FakeTransport:
         for _, _, events in batches:
             for e in events:
                 if e.id in self._rejected:
-                    raise self._rejected[e.id]
+                    exc = self._rejected[e.id]
+                    left = self._rejections_left.get(e.id)
+                    if left is not None:
+                        self._rejections_left[e.id] = left - 1
+                        if left <= 1:
+                            del self._rejected[e.id]
+                    raise exc
         with self._lock:
             for stream, _, events in batches:
                 self.streams[stream].extend(events)

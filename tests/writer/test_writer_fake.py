@@ -82,15 +82,46 @@ def test_a_refused_event_is_isolated_and_counted_under_its_class_reason() -> Non
     writer.close()
 
 
-def test_without_multi_stream_support_each_stream_is_appended_alone() -> None:
+def test_without_multi_stream_support_streams_share_one_call_each_atomic_alone() -> None:
     transport = FakeTransport(multi=False)
     with EventWriter(transport, linger=30) as writer:
-        for i in range(6):
-            writer.submit(f"M-{i % 3}", Ping(n=i))
+        receipts = [writer.submit(f"M-{i % 3}", Ping(n=i)) for i in range(6)]
         assert writer.flush(10)
         assert writer._multi is False
-    assert transport.calls["append"] == 3
-    assert len(transport.ids()) == 6
+    assert transport.calls["append_each"] == 1
+    assert transport.calls["append"] == 0
+    for s in range(3):
+        assert transport.ids(f"M-{s}") == [r.event_id for r in receipts[s::3]]
+
+
+def test_one_append_of_a_call_failing_transiently_is_retried_alone() -> None:
+    transport = FakeTransport(multi=False)
+    with EventWriter(transport, linger=30, retry=FAST) as writer:
+        events = [Ping(n=i) for i in range(9)]
+        transport.reject(events[4].id, Unavailable("leader moving"), times=1)  # stream E-1
+        for i, event in enumerate(events):
+            writer.submit(f"E-{i % 3}", event)
+        assert writer.flush(10)
+        assert writer.stats().retries == 1
+    # each stream's events once, in order: E-0 and E-2 were not sent again
+    for s in range(3):
+        assert transport.ids(f"E-{s}") == [e.id for e in events[s::3]]
+    assert transport.calls["append_each"] == 1
+    assert transport.calls["append"] == 1  # the retry: E-1 alone
+
+
+def test_one_refused_append_of_a_call_is_isolated_to_its_event() -> None:
+    transport = FakeTransport(multi=False)
+    sink = Sink()
+    with EventWriter(transport, linger=30) as writer:
+        events = [Ping(n=i) for i in range(12)]
+        transport.reject(events[7].id, StreamDeleted("gone"))  # stream F-1
+        receipts = [writer.submit(f"F-{i % 3}", e, sink=sink) for i, e in enumerate(events)]
+        assert writer.flush(10)
+    assert isinstance(receipts[7].exception(0), StreamDeleted)
+    assert [reason for reason, _ in sink.failures] == ["stream_deleted"]
+    assert transport.ids("F-1") == [e.id for e in events[1::3] if e is not events[7]]
+    assert transport.ids("F-0") == [e.id for e in events[0::3]]
 
 
 def test_close_timeout_resolves_every_receipt_and_stops_retrying(
