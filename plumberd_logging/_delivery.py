@@ -100,7 +100,7 @@ class Delivery:
         the others' outcomes are in (they are not sent again)."""
         results: list[int | PlumberdError] = self.call(
             self.transport.append_each,
-            [(u.stream, u.expected, [_enc(r) for r in u.items]) for u in units],
+            [(u.stream, u.expected, _encs(u.items)) for u in units],
             timeout=self.timeout,
         )
         transient: TransientError | None = None
@@ -119,7 +119,7 @@ class Delivery:
         try:
             position = self.call(
                 self.transport.multi_append,
-                [(u.stream, u.expected, [_enc(r) for r in u.items]) for u in units],
+                [(u.stream, u.expected, _encs(u.items)) for u in units],
                 timeout=self.timeout,
             )
         except Unsupported:
@@ -143,7 +143,7 @@ class Delivery:
             position = self.call(
                 self.transport.append,
                 stream,
-                [_enc(r) for r in items],
+                _encs(items),
                 expected,
                 timeout=self.timeout,
             )
@@ -169,7 +169,6 @@ class Delivery:
         self._append_isolating(stream, ANY, items[half:])
 
 
-def _enc(r: Receipt) -> EncodedEvent:
-    encoded = r._encoded
-    assert encoded is not None
-    return encoded
+def _encs(items: list[Receipt]) -> list[EncodedEvent]:
+    """The encoded events of ``items`` (``_send_chunk`` sends only encoded ones)."""
+    return [r._encoded for r in items]  # type: ignore[misc]

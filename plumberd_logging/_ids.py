@@ -55,7 +55,8 @@ def id_text(value: UUID) -> str:
     if text is None:
         if len(_TEXTS) >= _TEXTS_MAX:
             _TEXTS.clear()
-        text = _TEXTS[key] = str(value)
+        h = value.hex  # UUID.__str__ splits this too, at more cost
+        text = _TEXTS[key] = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
     return text
 
 

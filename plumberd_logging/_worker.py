@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from plumberd_logging._buffer import FAILED, Buffer, Receipt
+from plumberd_logging._buffer import FAILED, PENDING, Buffer, Receipt
 from plumberd_logging._delivery import Delivery, Stopped
 from plumberd_logging._diagnostics import library_thread, report
 from plumberd_logging._ids import new_event_id
@@ -404,7 +404,7 @@ class Worker:
                     r._counted = r._size
                     size += r._size
                 buffer.bytes += size
-        pending = [r for r in chunk if not r.done()]
+        pending = [r for r in chunk if r._state == PENDING]
         attempt = 0
         first_failure: float | None = None
         while pending and not buffer.ended:
@@ -430,7 +430,7 @@ class Worker:
                 self._encode_waiting(time.monotonic() + delay)
                 if self.backoff.wait(delay) and not buffer.ended:
                     self.backoff.clear()  # stop() cuts the wait short once
-            pending = [r for r in pending if not r.done()]
+            pending = [r for r in pending if r._state == PENDING]
         buffer.done_with(chunk)
 
     def _report_retry(self, exc: TransientError) -> None:

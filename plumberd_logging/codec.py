@@ -57,6 +57,7 @@ _NOT_EVENTS = (str, bytes, int, float, list, tuple)
 _MAPPINGS: dict[type, bool] = {dict: True, JsonReady: True}  # per class: is it a Mapping?
 _CLASS_TYPES: dict[type, str] = {}  # per event class: its checked C# type name
 _TYPES: set[str] = set()  # type names given as event_type=... and checked (bounded)
+_encoded = tuple.__new__  # EncodedEvent from a tuple, without the named-argument __new__
 
 
 def _exact_number(value: Any) -> Any:
@@ -154,29 +155,36 @@ class Codec:
                     )
                 if event_type is None:
                     _CLASS_TYPES[cls] = name
-            where = cls.__name__
             try:
-                body = self._values.object_fields(event)
+                compiled = self._values._compiled.get(cls)  # object_fields' fast path, inline
+                body = compiled(event, 0) if compiled is not None else None
+                if body is None:
+                    body = self._values.object_fields(event)
             except InvalidEvent as exc:
-                raise InvalidEvent(exc.reason, where + exc.path) from None
+                raise InvalidEvent(exc.reason, cls.__name__ + exc.path) from None
             own = getattr(event, "id", None)
             if event_id is None and type(own) is UUID and own.int:
                 eid = own  # the common case, checked as _event_id would
             else:
-                eid = _event_id(own, event_id, where)
+                eid = _event_id(own, event_id, cls.__name__)
             eid_text = id_text(eid)
             if "Id" in body:
                 body["Id"] = eid_text
         ctx = current_context() if context is CAPTURE else context
         assert not isinstance(ctx, _Capture)
+        if metadata is None and type(created) is float:  # the common case, as below
+            meta_json = standard_metadata_json(
+                eid_text, created, ctx, self.root_correlation, self.client_host_name
+            )
+            try:
+                data = bytes(memoryview(_dumps(body, default=_exact_number)))  # see dumps()
+            except JSONEncodeError:
+                data = self.dumps(body, name)  # raises, naming the field
+            return _encoded(EncodedEvent, (eid, name, data, meta_json))
         custom = None if metadata is None else custom_metadata(metadata)
         if not custom and not isinstance(created, datetime):
             meta_json = standard_metadata_json(
-                eid_text,
-                created=created,
-                context=ctx,
-                root_correlation=self.root_correlation,
-                client_host_name=self.client_host_name,
+                eid_text, created, ctx, self.root_correlation, self.client_host_name
             )
         else:
             meta = build_metadata(

@@ -147,7 +147,6 @@ def build_metadata(
 
 def standard_metadata_json(
     event_id: str,
-    *,
     created: float | None,
     context: CorrelationContext | None,
     root_correlation: RootCorrelation = "event_id",
