@@ -998,9 +998,40 @@ class V2StreamsServicer(_Servicer):
 
 
 def _record_size(record: v2_streams_pb2.AppendRecord) -> int:
-    """KurrentDB's v2 record size: data + properties (as a protobuf Struct) + schema name."""
-    properties = struct_pb2.Struct(fields=dict(record.properties))
-    return len(record.data) + properties.ByteSize() + len(record.schema.name.encode("utf-8"))
+    """KurrentDB's v2 record size: data + properties (as a protobuf Struct) + schema name.
+
+    The properties' entries are the fields of a ``Struct`` as they are of the record (both
+    one-byte tags), so their size is the record's less its other fields.
+    """
+    name, data = record.schema.name, record.data
+    properties = record.ByteSize()
+    if record.HasField("record_id"):
+        properties -= _delimited(len(record.record_id.encode("utf-8")))
+    if record.HasField("schema"):
+        properties -= _delimited(record.schema.ByteSize())
+    if data:
+        properties -= _delimited(len(data))
+    if record.stream:
+        properties -= _delimited(len(record.stream.encode("utf-8")))
+    return len(data) + properties + len(name.encode("utf-8"))
+
+
+def _delimited(n: int) -> int:
+    """The bytes of a length-delimited field with a one-byte tag and ``n`` bytes of payload."""
+    return 1 + (n.bit_length() + 6) // 7 + n if n else 2
+
+
+def _record_metadata(record: v2_streams_pb2.AppendRecord) -> bytes:
+    """The record's properties as the JSON object KurrentDB stores as the event's metadata."""
+    values = {}
+    for key, value in record.properties.items():
+        if value.WhichOneof("kind") != "string_value":
+            properties = json_format.MessageToDict(
+                struct_pb2.Struct(fields=dict(record.properties))
+            )
+            return json.dumps(properties, separators=(",", ":")).encode("utf-8")
+        values[key] = value.string_value
+    return json.dumps(values, separators=(",", ":")).encode("utf-8")
 
 
 def _record_event(
@@ -1013,10 +1044,7 @@ def _record_event(
             grpc.StatusCode.INVALID_ARGUMENT,
             f'Could not parse RecordId "{record.record_id}" to GUID',
         )
-    metadata = b""
-    if record.properties:
-        properties = json_format.MessageToDict(struct_pb2.Struct(fields=dict(record.properties)))
-        metadata = json.dumps(properties, separators=(",", ":")).encode("utf-8")
+    metadata = _record_metadata(record) if record.properties else b""
     is_json = record.schema.format == v2_streams_pb2.SCHEMA_FORMAT_JSON
     return ProposedEvent(
         type=record.schema.name,
