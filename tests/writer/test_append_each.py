@@ -81,9 +81,7 @@ def test_a_failed_call_is_retried_with_the_same_ids_and_nothing_is_written_twice
 ) -> None:
     streams = [f"Retry-{uuid4()}" for _ in range(10)]
     # more failures than kurrentdbclient retries on its own: the writer retries too
-    fault = eventstore.faults.fail(
-        "BatchAppend", "UNAVAILABLE", times=6, after_commit=after_commit
-    )
+    fault = eventstore.faults.fail("BatchAppend", "UNAVAILABLE", times=6, after_commit=after_commit)
     with EventWriter(eventstore.url, multi_stream="never", linger=30, retry=FAST) as writer:
         receipts = [writer.submit(streams[i % 10], Ping(n=i)) for i in range(200)]
         assert writer.flush(10)
@@ -92,6 +90,4 @@ def test_a_failed_call_is_retried_with_the_same_ids_and_nothing_is_written_twice
     stored = ids_on_server(eventstore, streams)
     assert sorted(stored) == sorted(r.event_id for r in receipts)
     assert set(stored.values()) == {1}  # each event once
-    assert [numbers(eventstore, s) for s in streams] == [
-        list(range(s, 200, 10)) for s in range(10)
-    ]
+    assert [numbers(eventstore, s) for s in streams] == [list(range(s, 200, 10)) for s in range(10)]
