@@ -285,8 +285,11 @@ class Buffer:
                     self.sent += 1
             self.progress.notify_all()
 
-    def resolve(self, r: Receipt, exc: BaseException, reason: str, *, dead: bool) -> bool:
+    def resolve(
+        self, r: Receipt, exc: BaseException, reason: str, *, dead: bool, queued: bool = True
+    ) -> bool:
         """Fail ``r`` (once): count it under ``reason`` (dead letter or drop), tell its sink.
+        ``queued=False``: ``r`` never entered the queue, so nobody can be waiting for it.
 
         Returns False when ``r`` was already resolved (nothing counted)."""
         with self.lock:
@@ -295,7 +298,8 @@ class Buffer:
             r._error = exc
             r._state = FAILED
             (self.dead if dead else self.dropped)[reason] += 1
-            self.progress.notify_all()
+            if queued:
+                self.progress.notify_all()
         tell(r, reason, exc)
         return True
 

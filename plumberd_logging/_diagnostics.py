@@ -12,6 +12,7 @@ import collections
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 __all__ = ["Tally", "in_library_thread", "library_thread", "report"]
 
@@ -81,13 +82,16 @@ class Tally:
         self._pending: collections.Counter[str] = collections.Counter()
         self._last = 0.0
 
-    def note(self, reason: str, line: str) -> None:
+    def note(self, reason: str, line: str | Callable[[], str]) -> None:
+        """Count one failure; the first is written at once (``line``, or what it returns)."""
         with self._lock:
             first, self._first = self._first, False
             if not first:
                 self._pending[reason] += 1
+                if time.monotonic() - self._last < self._interval:
+                    return  # the common case under load: counted for the next summary
         if first:
-            _write(line)
+            _write(line if isinstance(line, str) else line())
             with self._lock:
                 self._last = time.monotonic()
         else:

@@ -390,13 +390,16 @@ class EventWriter:
                 )
 
     def _drop(self, r: Receipt, policy: str, exc: QueueFull, reason: str = "queue_full") -> None:
+        # The cheapest path a submit can take: it runs for each event of an overload.
         buffer = self._buffer
-        if buffer.resolve(r, exc, reason, dead=False):
-            with buffer.lock:
-                total = sum(buffer.dropped.values())
-            buffer.tally.note(
-                reason, f"queue full: dropping events ({policy}); {total} dropped so far"
-            )
+        if buffer.resolve(r, exc, reason, dead=False, queued=policy != "drop_newest"):
+
+            def line() -> str:  # only for the first drop's stderr line
+                with buffer.lock:
+                    total = sum(buffer.dropped.values())
+                return f"queue full: dropping events ({policy}); {total} dropped so far"
+
+            buffer.tally.note(reason, line)
 
     def _enqueue_spooled(self, r: Receipt, overflow: Overflow) -> None:
         """Encode on the caller's thread and store on disk before returning."""
