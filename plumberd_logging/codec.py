@@ -123,6 +123,7 @@ class Codec:
         the one active now).
         """
         cls = type(event)
+        id_first: str | None = None
         mapping = _MAPPINGS.get(cls)
         if mapping is None:
             mapping = _MAPPINGS[cls] = issubclass(cls, Mapping)
@@ -140,7 +141,10 @@ class Codec:
             else:
                 eid = _event_id(body.get("Id"), event_id, name)
             eid_text = id_text(eid)
-            body = {"Id": eid_text, **body}
+            if "Id" in body:
+                body = {"Id": eid_text, **body}
+            else:
+                id_first = eid_text  # written before the body's JSON: no copy of the body
         else:
             cached = _CLASS_TYPES.get(cls) if event_type is None else None
             if cached is not None:
@@ -177,9 +181,11 @@ class Codec:
                 eid_text, created, ctx, self.root_correlation, self.client_host_name
             )
             try:
-                data = bytes(memoryview(_dumps(body, default=_exact_number)))  # see dumps()
+                data = _dumps(body, default=_exact_number)
             except JSONEncodeError:
                 data = self.dumps(body, name)  # raises, naming the field
+            # _with_id makes a new object; else a right-sized copy (see dumps())
+            data = bytes(memoryview(data)) if id_first is None else _with_id(id_first, data)
             return _encoded(EncodedEvent, (eid, name, data, meta_json))
         custom = None if metadata is None else custom_metadata(metadata)
         if not custom and not isinstance(created, datetime):
@@ -196,7 +202,10 @@ class Codec:
                 client_host_name=self.client_host_name,
             )
             meta_json = self.dumps(meta, "Metadata")
-        return EncodedEvent(eid, name, self.dumps(body, name), meta_json)
+        data = self.dumps(body, name)
+        return EncodedEvent(
+            eid, name, data if id_first is None else _with_id(id_first, data), meta_json
+        )
 
     def dumps(self, value: Any, where: str) -> bytes:
         """Compact UTF-8 JSON of an already converted value (Decimals unquoted)."""
@@ -234,6 +243,12 @@ def encode(
     return _DEFAULT.encode(
         event, metadata, event_type=event_type, event_id=event_id, created=created, context=context
     )
+
+
+def _with_id(eid_text: str, data: bytes) -> bytes:
+    """The JSON object ``data`` with ``"Id"`` as its first key (``data`` has no ``Id``)."""
+    head = b'{"Id":"' + eid_text.encode("ascii")
+    return head + (b'",' + data[1:] if len(data) > 2 else b'"}')
 
 
 def _checked_type(name: object) -> str:

@@ -10,11 +10,13 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from plumberd_logging import Event, Metadata, field
+from plumberd_logging._values import JsonReady
 from plumberd_logging.codec import Codec
 from plumberd_logging.errors import InvalidEvent
 
@@ -112,3 +114,18 @@ def test_importing_the_package_loads_neither_orjson_nor_grpc() -> None:
     code = "import plumberd_logging, sys; print(sorted({'orjson', 'grpc'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(st.dictionaries(st.text().filter(lambda k: k != "Id"), JSON_VALUES, max_size=6))
+def test_a_dict_body_gets_its_id_first_and_every_key_as_given(body: dict[str, Any]) -> None:
+    for event in (body, JsonReady(body)):  # converted first, or already JSON-ready
+        data = Codec().encode(event, event_type="T", event_id=ID, created=1.5).data
+        assert data == orjson.dumps({"Id": str(ID), **body})
+        assert list(json.loads(data)) == ["Id", *body]
