@@ -232,6 +232,44 @@ def test_drops_tell_the_sink_of_the_event_dropped() -> None:
     writer.close()
 
 
+def test_an_overload_says_so_once_and_counts_every_drop(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    transport = FakeTransport()
+    transport.hang()
+    writer = EventWriter(transport, linger=0, max_queue_events=1, overflow="drop_newest")
+    writer.submit("O-1", Ping(n=0))
+    assert wait_until(transport.hanging.is_set)  # in flight: the queue is full
+    dropped = [writer.submit("O-1", Ping(n=i)) for i in range(1, 501)]
+    assert all(isinstance(r.exception(0), QueueFull) for r in dropped)
+    assert writer.stats().dropped == {"queue_full": 500}
+    lines = [line for line in capsys.readouterr().err.splitlines() if "dropping" in line]
+    assert lines == [
+        "plumberd-logging: queue full: dropping events (drop_newest); 1 dropped so far"
+    ]
+    transport.release()
+    writer.close()
+    assert "500 events were dropped while the queue was full" in capsys.readouterr().err
+
+
+def test_drop_oldest_wakes_whoever_waits_for_the_dropped_event() -> None:
+    transport = FakeTransport()
+    transport.hang()
+    writer = EventWriter(transport, linger=0, max_queue_events=2, overflow="drop_oldest")
+    writer.submit("W-1", Ping(n=0))
+    assert wait_until(transport.hanging.is_set)
+    queued = writer.submit("W-1", Ping(n=1))
+    seen: list[BaseException | None] = []
+    waiter = threading.Thread(target=lambda: seen.append(queued.exception(timeout=30)))
+    waiter.start()
+    writer.submit("W-1", Ping(n=2))  # full: the oldest queued event (n=1) makes room
+    waiter.join(10)
+    assert not waiter.is_alive()
+    assert len(seen) == 1 and isinstance(seen[0], QueueFull)
+    transport.release()
+    writer.close()
+
+
 def test_a_failing_sink_never_stops_the_writer() -> None:
     class Broken:
         def failed(self, reason: str, exc: BaseException) -> None:
