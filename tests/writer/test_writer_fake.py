@@ -94,6 +94,22 @@ def test_without_multi_stream_support_streams_share_one_call_each_atomic_alone()
         assert transport.ids(f"M-{s}") == [r.event_id for r in receipts[s::3]]
 
 
+def test_a_transport_without_append_each_gets_one_append_per_stream() -> None:
+    fake = FakeTransport(multi=False)
+
+    class Older:  # a Transport written before append_each existed
+        url = fake.url
+        append, multi_append = fake.append, fake.multi_append
+        reset, close = fake.reset, fake.close
+
+    with EventWriter(Older(), linger=30) as writer:  # type: ignore[arg-type]
+        for i in range(6):
+            writer.submit(f"T-{i % 3}", Ping(n=i))
+        assert writer.flush(10)
+    assert fake.calls["append"] == 3
+    assert len(fake.ids()) == 6
+
+
 def test_one_append_of_a_call_failing_transiently_is_retried_alone() -> None:
     transport = FakeTransport(multi=False)
     with EventWriter(transport, linger=30, retry=FAST) as writer:
