@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _harness import Runs
+from _against import against, older_tree
+from _harness import Config, Runs, machine_info, run_interleaved
 
 __all__ = [
     "Column",
@@ -36,7 +37,9 @@ __all__ = [
     "command_line",
     "fmt",
     "info_lines",
+    "library",
     "process_cpu",
+    "run_against",
     "save",
     "stderr_notes",
     "stderr_to_file",
@@ -260,3 +263,71 @@ def save(path: str | os.PathLike[str] | None, runs: Runs) -> None:
 def info_lines(info: Mapping[str, str]) -> list[str]:
     """``- key: value`` lines of :func:`_harness.machine_info`."""
     return [f"- {key}: {value}" for key, value in info.items()]
+
+
+# -- now against an older commit -----------------------------------------------------------------
+
+
+def library() -> str:
+    """In a worker: the folder ``plumberd_logging`` was imported from (``--against`` checks)."""
+    import plumberd_logging
+
+    return os.path.dirname(os.path.dirname(plumberd_logging.__file__))
+
+
+def run_against(
+    commit_ref: str,
+    configs: Sequence[Config],
+    rounds: int,
+    save_path: str | os.PathLike[str] | None,
+    baseline: str,
+    columns: Sequence[Column],
+    ours: Callable[[str], bool],
+) -> int:
+    """``--against COMMIT``: our rows (``ours(name)``) on the current tree and on ``COMMIT``'s
+    library, the others (baselines, references) once, all interleaved; prints the caller and
+    process CPU added over ``baseline`` now and then, with ratios, then every metric."""
+    mine = [c for c in configs if ours(c.name)]
+    others = [c for c in configs if not ours(c.name)]
+    with older_tree(commit_ref) as (commit, folder):
+        twinned, twins = against(mine, commit, folder)
+        info = machine_info()
+        runs = run_interleaved([*others, *twinned], rounds=rounds, timeout=600)
+    save(save_path, runs)
+    print(f"### Now and at {commit}, writer live\n")
+    print(
+        f"{rounds} rounds, configurations interleaved, each run a fresh process; the older "
+        "library is imported from a `git worktree` of the commit. Added = median minus "
+        f"`{baseline}`'s median; ratio = added now / added at {commit} (lower is better).\n"
+    )
+    print("| row | caller CPU µs added: now / then / ratio | process CPU µs added: ditto |")
+    print("| --- | ---: | ---: |")
+    for name, old_name in twins.items():
+        if name == old_name:
+            continue
+        cells = []
+        for key in ("caller_cpu_us", "total_cpu_us"):
+            now, then = (
+                _added(runs[name], runs[baseline], key),
+                _added(runs[old_name], runs[baseline], key),
+            )
+            if now is None or then is None:
+                cells.append("—")
+                continue
+            cells.append(f"{now:.2f} / {then:.2f} / **{now / then:.2f}x**")
+        print(f"| {name} | {cells[0]} | {cells[1]} |")
+    print("\nAll metrics:\n")
+    print("\n".join(table(runs, columns, baseline=baseline)))
+    print(f"\nCommand: `{command_line()}`\n")
+    print("\n".join(info_lines(info) + versions(runs) + stderr_notes(runs)))
+    for name, results in runs.items():
+        print(f"- `{name}`: library from {sorted({str(r.get('library')) for r in results})}")
+    return 0
+
+
+def _added(results: list[dict[str, Any]], base: list[dict[str, Any]], key: str) -> float | None:
+    """Median of ``key`` over ``results`` minus its median over ``base``; None when absent."""
+    values = [float(r[key]) for r in results if r.get(key) is not None]
+    if not values:
+        return None
+    return statistics.median(values) - statistics.median(float(r.get(key) or 0.0) for r in base)

@@ -21,6 +21,7 @@ it reports the caller thread's CPU (``thread_time``), the whole process's CPU pe
 next to the undecorated function in the same surroundings (server running, library imported).
 
     python benchmarks/bench_emits.py --live --rounds 3 --save benchmarks/results/emits_live.json
+    python benchmarks/bench_emits.py --live --against 48b593b   # now vs that commit, interleaved
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _against import use_tree
 from _harness import Config, emit, markdown_report, python_command, run_interleaved, time_per_call
+from _logging_common import Column, library, run_against
 
 METRIC = "us_per_call"
 BASELINE = "undecorated function"
@@ -51,6 +54,12 @@ LIVE = {
     "@emits, class stream rule, writer live": "rule-live",
 }
 LIVE_BASELINE = "undecorated function, server running"
+LIVE_COLUMNS = [
+    Column("caller_cpu_us", "caller thread CPU µs/call", added=True),
+    Column("total_cpu_us", "process CPU µs/call, burst + drain", added=True),
+    Column("us_per_call", "wall µs/call"),
+    Column("delivered", "delivered", spread=False),
+]
 PACKAGES = ["plumberd-logging", "kurrentdbclient", "grpcio", "protobuf"]
 
 
@@ -112,6 +121,7 @@ def run_live_worker(kind: str, *, calls: int, warmup: int) -> None:
     """One ``--live`` run: a burst of calls with the writer sending to a server process."""
     from _logging_common import burst, process_cpu, stderr_to_file
 
+    use_tree()  # --against: the older commit's library, for that row's twin
     with stderr_to_file() as stderr_lines:
         from plumberd_logging import Event, EventWriter, emits
         from plumberd_logging.testing import ServerProcess
@@ -150,22 +160,16 @@ def run_live_worker(kind: str, *, calls: int, warmup: int) -> None:
                 result.update(dropped=sum(stats.dropped.values()), retries=stats.retries)
                 writer.close()
         noise = stderr_lines()
-    result.update(stderr_lines=len(noise), stderr_sample=noise[:5])
+    result.update(stderr_lines=len(noise), stderr_sample=noise[:5], library=library())
     emit(result, packages=PACKAGES)
 
 
 def live_report(runs: dict[str, list[dict[str, Any]]], info: dict[str, str]) -> str:
     """The ``--live`` table: caller CPU, total CPU per delivered call, delivered/attempted."""
-    from _logging_common import Column, command_line, info_lines, table, versions
+    from _logging_common import command_line, info_lines, table, versions
 
-    columns = [
-        Column("caller_cpu_us", "caller thread CPU µs/call", added=True),
-        Column("total_cpu_us", "process CPU µs/call, burst + drain", added=True),
-        Column("us_per_call", "wall µs/call"),
-        Column("delivered", "delivered", spread=False),
-    ]
     lines = ["### @emits with the writer live, server in another process", ""]
-    lines += table(runs, columns, baseline=LIVE_BASELINE)
+    lines += table(runs, LIVE_COLUMNS, baseline=LIVE_BASELINE)
     lines += ["", f"Command: `{command_line()}`", "", *info_lines(info), *versions(runs)]
     return "\n".join(lines) + "\n"
 
@@ -195,8 +199,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--live", action="store_true", help="writer live, server process")
     parser.add_argument("--calls", type=int, default=20_000, help="--live: timed calls per run")
     parser.add_argument("--warmup", type=int, default=2_000, help="--live: warm-up calls")
+    parser.add_argument(
+        "--against",
+        metavar="COMMIT",
+        help="--live: the decorated row now and at COMMIT (its library from a git worktree)",
+    )
     parser.add_argument("--worker", choices=sorted([*WORKERS.values(), *LIVE.values()]))
     args = parser.parse_args(argv)
+    if args.against and not args.live:
+        parser.error("--against needs --live")
     if args.worker in LIVE.values():
         run_live_worker(args.worker, calls=args.calls, warmup=args.warmup)
         return 0
@@ -212,6 +223,16 @@ def main(argv: list[str] | None = None) -> int:
             Config(name, python_command(sys.executable, __file__, "--worker", worker, *sizes))
             for name, worker in LIVE.items()
         ]
+        if args.against:
+            return run_against(
+                args.against,
+                live,
+                args.rounds,
+                args.save,
+                LIVE_BASELINE,
+                LIVE_COLUMNS,
+                lambda name: name.startswith("@emits"),
+            )
         info = machine_info()
         runs = run_interleaved(live, args.rounds, timeout=600)
         if args.save:

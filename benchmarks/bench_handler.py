@@ -4,6 +4,7 @@ QueueHandler and OpenTelemetry; and the whole process's CPU per captured event.
     python benchmarks/bench_handler.py                 # 3 rounds, about 1.5-2 minutes on 2 cores
     python benchmarks/bench_handler.py --rounds 5 --save benchmarks/results/handler.json
     python benchmarks/bench_handler.py --profile capture      # cProfile caller and writer thread
+    python benchmarks/bench_handler.py --against 48b593b --only capture tagged  # now vs then
 
 The method of lessons-from-log-shippers.md §6: one fresh process per configuration and run;
 2,000 warm-up calls, wait until the sink has seen them, then time 100,000 calls of
@@ -35,13 +36,16 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import uuid4
 
+from _against import use_tree
 from _harness import Config, emit, machine_info, markdown_report, python_command, run_interleaved
 from _logging_common import (
     Column,
     burst,
     command_line,
     info_lines,
+    library,
     process_cpu,
+    run_against,
     save,
     stderr_notes,
     stderr_to_file,
@@ -258,6 +262,7 @@ def _measure(key: str, url: str | None, args: argparse.Namespace) -> dict[str, A
 
 
 def _worker(key: str, args: argparse.Namespace) -> None:
+    use_tree()  # --against: the older commit's library, for that row's twin
     with stderr_to_file() as stderr_lines:
         # Every configuration runs in the same surroundings: the test server running in
         # another process (idle unless our handler sends) and plumberd_logging imported.
@@ -270,7 +275,7 @@ def _worker(key: str, args: argparse.Namespace) -> None:
             if key in ("capture", "tagged"):
                 result["server_cpu_us"] = (process_cpu(server.pid) - before) / args.calls * 1e6
         noise = stderr_lines()
-    result.update(stderr_lines=len(noise), stderr_sample=noise[:5])
+    result.update(stderr_lines=len(noise), stderr_sample=noise[:5], library=library())
     emit(result, packages=PACKAGES)
 
 
@@ -474,6 +479,11 @@ def main() -> int:
         default="cpu",
         help="cProfile timer: thread CPU time (default) or wall time",
     )
+    parser.add_argument(
+        "--against",
+        metavar="COMMIT",
+        help="our rows now and at COMMIT (its library from a git worktree), interleaved",
+    )
     parser.add_argument("--worker", choices=list(CONFIGS), help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -505,6 +515,16 @@ def main() -> int:
         Config(CONFIGS[k], python_command(sys.executable, __file__, "--worker", k, *passed))
         for k in keys
     ]
+    if args.against:
+        return run_against(
+            args.against,
+            configs,
+            args.rounds,
+            args.save,
+            BASELINE,
+            COLUMNS,
+            lambda name: name.startswith("ours"),
+        )
     info = machine_info()
     runs = run_interleaved(configs, rounds=args.rounds, timeout=600)
     save(args.save, runs)

@@ -2,6 +2,7 @@
 
     python benchmarks/bench_structlog.py               # 3 rounds, about 35 s on 2 cores
     python benchmarks/bench_structlog.py --rounds 5 --final json --save PATH
+    python benchmarks/bench_structlog.py --against 48b593b --only capture  # now vs then
 
 The chain (``structlog.configure``-style, held by a bound logger made directly with
 ``make_filtering_bound_logger(logging.INFO)`` over a ``ReturnLogger``, so no proxy or cache is
@@ -31,13 +32,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from _against import use_tree
 from _harness import Config, emit, machine_info, markdown_report, python_command, run_interleaved
 from _logging_common import (
     Column,
     burst,
     command_line,
     info_lines,
+    library,
     process_cpu,
+    run_against,
     save,
     stderr_notes,
     stderr_to_file,
@@ -118,6 +122,7 @@ def build(
 
 
 def _worker(key: str, args: argparse.Namespace) -> None:
+    use_tree()  # --against: the older commit's library, for that row's twin
     with stderr_to_file() as stderr_lines:
         from plumberd_logging.testing import ServerProcess
 
@@ -147,7 +152,7 @@ def _worker(key: str, args: argparse.Namespace) -> None:
             if key == "capture":
                 result["server_cpu_us"] = (process_cpu(server.pid) - before) / args.calls * 1e6
         noise = stderr_lines()
-    result.update(stderr_lines=len(noise), stderr_sample=noise[:5])
+    result.update(stderr_lines=len(noise), stderr_sample=noise[:5], library=library())
     emit(result, packages=PACKAGES)
 
 
@@ -233,6 +238,11 @@ def main() -> int:
     parser.add_argument("--only", nargs="+", choices=list(CONFIGS), help="run these rows only")
     parser.add_argument("--save", metavar="PATH", help="also write the raw results as JSON")
     parser.add_argument("--breakdown", action="store_true", help="time each step on its own")
+    parser.add_argument(
+        "--against",
+        metavar="COMMIT",
+        help="our rows now and at COMMIT (its library from a git worktree), interleaved",
+    )
     parser.add_argument("--worker", choices=list(CONFIGS), help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -254,6 +264,16 @@ def main() -> int:
         Config(CONFIGS[k], python_command(sys.executable, __file__, "--worker", k, *passed))
         for k in keys
     ]
+    if args.against:
+        return run_against(
+            args.against,
+            configs,
+            args.rounds,
+            args.save,
+            BASELINE,
+            COLUMNS,
+            lambda name: name.startswith("with"),
+        )
     info = machine_info()
     runs = run_interleaved(configs, rounds=args.rounds, timeout=600)
     save(args.save, runs)
