@@ -700,12 +700,33 @@ def _client_class() -> type[KurrentDBClient]:
     from kurrentdbclient.common import GrpcOptions
 
     own: GrpcOptions = (("grpc.use_local_subchannel_pool", 1),)
+    _keep_grpc_running()
 
     class OwnConnections(KurrentDBClient):
         def _construct_grpc_channel(self, grpc_target: str, grpc_options: GrpcOptions = ()) -> Any:
             return super()._construct_grpc_channel(grpc_target, grpc_options + own)
 
     return OwnConnections
+
+
+_KEEPER: list[Any] = []
+
+
+def _keep_grpc_running() -> None:
+    """Hold one idle gRPC channel for the life of the process, so that closing a client's
+    channel never closes the last one.
+
+    Closing the last channel stops gRPC's event engine inside ``Channel.close()``, with the
+    GIL held, waiting for its threads; a thread of it that is finishing a call made with call
+    credentials (a user name and password) waits for the GIL meanwhile: the process hangs for
+    good (grpc/grpc#42247). Seen about once in a thousand discoveries of a cluster whose
+    leader is not the first seed (each closes its gossip channel). The idle channel never
+    connects: it is a local target that is never called.
+    """
+    if not _KEEPER:
+        import grpc
+
+        _KEEPER.append(grpc.insecure_channel("127.0.0.1:9"))
 
 
 def _prepare_grpc() -> None:

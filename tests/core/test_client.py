@@ -227,6 +227,22 @@ def test_a_new_client_connects_at_once_to_a_restarted_server(tmp_path: Path) -> 
                 assert client.append_to_stream("Up-1", G1_EVENT) >= 0
 
 
+def test_closing_every_client_leaves_one_idle_grpc_channel(eventstore: InMemoryEventStore) -> None:
+    """Closing the process's last gRPC channel could hang it for good (grpc/grpc#42247); the
+    library keeps one idle channel for the process. tests/stress shows the hang without it."""
+    import grpc
+
+    from plumberd_logging import client as client_module
+
+    with EventStoreClient(eventstore.url) as client:
+        client.append_to_stream("Keep-1", G1_EVENT)
+    [keeper] = client_module._KEEPER
+    assert isinstance(keeper, grpc.Channel)
+    with EventStoreClient(eventstore.url) as client:  # one for the process, not one per client
+        client.append_to_stream("Keep-1", G1_EVENT)
+    assert len(client_module._KEEPER) == 1
+
+
 def test_closed_client_refuses_calls(eventstore: InMemoryEventStore) -> None:
     client = EventStoreClient(eventstore.url)
     client.close()
