@@ -276,17 +276,17 @@ def library() -> str:
 
 
 def run_against(
-    commit_ref: str,
+    args: Any,
     configs: Sequence[Config],
-    rounds: int,
-    save_path: str | os.PathLike[str] | None,
     baseline: str,
     columns: Sequence[Column],
     ours: Callable[[str], bool],
 ) -> int:
-    """``--against COMMIT``: our rows (``ours(name)``) on the current tree and on ``COMMIT``'s
-    library, the others (baselines, references) once, all interleaved; prints the caller and
-    process CPU added over ``baseline`` now and then, with ratios, then every metric."""
+    """``--against COMMIT`` (``args``: the parsed ``against``, ``rounds`` and ``save``): our
+    rows (``ours(name)``) on the current tree and on ``COMMIT``'s library, the others
+    (baselines, references) once, all interleaved; prints the caller and process CPU added
+    over ``baseline`` now and then, with ratios, then every metric."""
+    commit_ref, rounds, save_path = args.against, args.rounds, args.save
     mine = [c for c in configs if ours(c.name)]
     others = [c for c in configs if not ours(c.name)]
     with older_tree(commit_ref) as (commit, folder):

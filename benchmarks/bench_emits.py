@@ -225,13 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
         if args.against:
             return run_against(
-                args.against,
-                live,
-                args.rounds,
-                args.save,
-                LIVE_BASELINE,
-                LIVE_COLUMNS,
-                lambda name: name.startswith("@emits"),
+                args, live, LIVE_BASELINE, LIVE_COLUMNS, lambda n: n.startswith("@emits")
             )
         info = machine_info()
         runs = run_interleaved(live, args.rounds, timeout=600)

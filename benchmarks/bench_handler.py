@@ -516,15 +516,7 @@ def main() -> int:
         for k in keys
     ]
     if args.against:
-        return run_against(
-            args.against,
-            configs,
-            args.rounds,
-            args.save,
-            BASELINE,
-            COLUMNS,
-            lambda name: name.startswith("ours"),
-        )
+        return run_against(args, configs, BASELINE, COLUMNS, lambda n: n.startswith("ours"))
     info = machine_info()
     runs = run_interleaved(configs, rounds=args.rounds, timeout=600)
     save(args.save, runs)

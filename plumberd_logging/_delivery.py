@@ -97,12 +97,26 @@ class Delivery:
     def _append_each(self, units: list[Unit[Receipt]]) -> None:
         """One call of several appends, each atomic on its own stream; a refused one is
         isolated as ``_append_isolating`` does; a transient failure of one is raised once
-        the others' outcomes are in (they are not sent again)."""
-        results: list[int | PlumberdError] = self.call(
-            self.transport.append_each,
-            [(u.stream, u.expected, _encs(u.items)) for u in units],
-            timeout=self.timeout,
-        )
+        the others' outcomes are in (they are not sent again). A refusal of the whole call
+        is each append's: a missing right or refused credentials reject them all, anything
+        else sends them one by one to find the culprit."""
+        try:
+            results: list[int | PlumberdError] = self.call(
+                self.transport.append_each,
+                [(u.stream, u.expected, _encs(u.items)) for u in units],
+                timeout=self.timeout,
+            )
+        except TransientError:
+            raise
+        except PlumberdError as exc:
+            if self.stopped():
+                raise Stopped from None
+            for unit in units:
+                if isinstance(exc, AccessDenied):
+                    self._refused(unit.stream, unit.expected, unit.items, exc)
+                else:
+                    self._append_isolating(unit.stream, unit.expected, unit.items)
+            return
         transient: TransientError | None = None
         for unit, result in zip(units, results, strict=True):
             if isinstance(result, int):

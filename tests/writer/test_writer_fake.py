@@ -11,6 +11,7 @@ from fakes import FakeTransport
 from helpers import Ping
 
 from plumberd_logging.errors import (
+    AccessDenied,
     EventTooLarge,
     InvalidEvent,
     PlumberdError,
@@ -124,6 +125,26 @@ def test_one_append_of_a_call_failing_transiently_is_retried_alone() -> None:
         assert transport.ids(f"E-{s}") == [e.id for e in events[s::3]]
     assert transport.calls["append_each"] == 1
     assert transport.calls["append"] == 1  # the retry: E-1 alone
+
+
+@pytest.mark.parametrize("denied", [True, False], ids=["access-denied", "bad-request"])
+def test_a_refusal_of_the_whole_call_is_each_appends(denied: bool) -> None:
+    transport = FakeTransport(multi=False)
+    refusal = AccessDenied("denied") if denied else InvalidEvent("bad request")
+    transport.fail_next(refusal)  # the call that carries every stream
+    sink = Sink()
+    with EventWriter(transport, linger=30, multi_stream="never") as writer:
+        receipts = [writer.submit(f"R-{i % 3}", Ping(n=i), sink=sink) for i in range(6)]
+        assert writer.flush(10)
+    assert transport.calls["append_each"] == 1
+    if denied:  # the same user for every stream: all refused, none sent again
+        assert all(type(r.exception(0)) is AccessDenied for r in receipts)
+        assert transport.calls["append"] == 0
+        assert [reason for reason, _ in sink.failures] == ["access_denied"] * 6
+    else:  # not knowing which append caused it: each sent alone, all written
+        assert all(r.exception(0) is None for r in receipts)
+        assert transport.calls["append"] == 3
+        assert sorted(transport.ids()) == sorted(r.event_id for r in receipts if r.event_id)
 
 
 def test_one_refused_append_of_a_call_is_isolated_to_its_event() -> None:
