@@ -176,19 +176,8 @@ class Codec:
                 body["Id"] = eid_text
         ctx = current_context() if context is CAPTURE else context
         assert not isinstance(ctx, _Capture)
-        if metadata is None and type(created) is float:  # the common case, as below
-            meta_json = standard_metadata_json(
-                eid_text, created, ctx, self.root_correlation, self.client_host_name
-            )
-            try:
-                data = _dumps(body, default=_exact_number)
-            except JSONEncodeError:
-                data = self.dumps(body, name)  # raises, naming the field
-            # _with_id makes a new object; else a right-sized copy (see dumps())
-            data = bytes(memoryview(data)) if id_first is None else _with_id(id_first, data)
-            return _encoded(EncodedEvent, (eid, name, data, meta_json))
         custom = None if metadata is None else custom_metadata(metadata)
-        if not custom and not isinstance(created, datetime):
+        if not custom and not isinstance(created, datetime):  # the common case: no dict built
             meta_json = standard_metadata_json(
                 eid_text, created, ctx, self.root_correlation, self.client_host_name
             )
@@ -202,10 +191,13 @@ class Codec:
                 client_host_name=self.client_host_name,
             )
             meta_json = self.dumps(meta, "Metadata")
-        data = self.dumps(body, name)
-        return EncodedEvent(
-            eid, name, data if id_first is None else _with_id(id_first, data), meta_json
-        )
+        try:  # dumps(), inline: this runs for every event
+            data = _dumps(body, default=_exact_number)
+        except JSONEncodeError:
+            data = self.dumps(body, name)  # raises, naming the field
+        # a right-sized copy, as dumps() makes; _with_id makes a new object anyway
+        data = bytes(memoryview(data)) if id_first is None else _with_id(id_first, data)
+        return _encoded(EncodedEvent, (eid, name, data, meta_json))
 
     def dumps(self, value: Any, where: str) -> bytes:
         """Compact UTF-8 JSON of an already converted value (Decimals unquoted)."""
