@@ -869,6 +869,19 @@ class _Sender:
         session_resp = v2_pb2.AppendSessionResponse.FromString
         convert = BaseStreamsService._convert_batch_append_resp
 
+        def batch_call(client: KurrentDBClient, bodies: list[bytes], timeout: float | None) -> Any:
+            """The responses of one BatchAppend call sending ``bodies`` (serialized requests)."""
+            conn: Any = client._connection
+            call = conn._grpc_channel.stream_stream(
+                self._BATCH_APPEND, request_serializer=None, response_deserializer=batch_resp
+            )
+            return call(
+                iter(bodies),
+                timeout=timeout,
+                metadata=conn.streams._metadata(client._call_metadata, requires_leader=True),
+                credentials=client._call_credentials,
+            )
+
         def batch_append(
             client: KurrentDBClient,
             stream: str,
@@ -876,21 +889,12 @@ class _Sender:
             events: Sequence[EncodedEvent],
             timeout: float | None,
         ) -> int:
-            conn: Any = client._connection
             timeout = timeout if timeout is not None else client._default_deadline
             body = _wire.batch_append_request(
                 stream, expected, events, correlation_id=uuid4(), timeout=timeout
             )
-            call = conn._grpc_channel.stream_stream(
-                self._BATCH_APPEND, request_serializer=None, response_deserializer=batch_resp
-            )
             try:
-                for response in call(
-                    iter([body]),
-                    timeout=timeout,
-                    metadata=conn.streams._metadata(client._call_metadata, requires_leader=True),
-                    credentials=client._call_credentials,
-                ):
+                for response in batch_call(client, [body], timeout):
                     position: int = convert(response, stream, _to_kdb_version(expected))
                     return position
                 raise KurrentDBClientError("Batch append response not received")
@@ -902,7 +906,6 @@ class _Sender:
             batches: Sequence[tuple[str, int | StreamState, Sequence[EncodedEvent]]],
             timeout: float | None,
         ) -> list[int | Exception]:
-            conn: Any = client._connection
             timeout = timeout if timeout is not None else client._default_deadline
             asked: dict[str, int] = {}  # correlation id text -> index in batches
             bodies = []
@@ -914,17 +917,9 @@ class _Sender:
                         stream, expected, events, correlation_id=correlation, timeout=timeout
                     )
                 )
-            call = conn._grpc_channel.stream_stream(
-                self._BATCH_APPEND, request_serializer=None, response_deserializer=batch_resp
-            )
             results: dict[int, int | Exception] = {}
             try:
-                for response in call(
-                    iter(bodies),
-                    timeout=timeout,
-                    metadata=conn.streams._metadata(client._call_metadata, requires_leader=True),
-                    credentials=client._call_credentials,
-                ):
+                for response in batch_call(client, bodies, timeout):
                     i = asked.pop(_correlation_text(response.correlation_id), -1)
                     if i < 0:
                         continue  # not one of ours, or answered twice
