@@ -84,11 +84,12 @@ class Delivery:
             for call in group_calls(multi, self.batch_events, self.batch_bytes):
                 if len(call) < 2 or not self._append_multi(call):
                     singles.extend(call)
-            if len(singles) < 2 or self.each is False:
-                for unit in singles:
-                    self._append_isolating(unit.stream, unit.expected, unit.items)
-                continue
-            for call in group_calls(singles, self.batch_events, self.batch_bytes):
+            calls = (
+                group_calls(singles, self.batch_events, self.batch_bytes)
+                if self.each
+                else [[unit] for unit in singles]
+            )
+            for call in calls:
                 if len(call) < 2:
                     self._append_isolating(call[0].stream, call[0].expected, call[0].items)
                 else:
