@@ -13,6 +13,8 @@ import math
 import time
 from datetime import datetime, timedelta, timezone
 
+from plumberd_logging._accel import speedups
+
 __all__ = ["format_timestamp", "local_zone"]
 
 _ZONES: dict[int, timezone] = {}
@@ -31,8 +33,20 @@ def local_zone(timestamp: float) -> timezone:
     return zone
 
 
+_STAMP = speedups.format_stamp if speedups is not None else None
+
+
 def format_timestamp(timestamp: float, *, utc: bool) -> str:
     """``timestamp`` as UTC (``...Z``) or local-offset (``...+HH:MM``) ISO 8601 text."""
+    if _STAMP is not None:  # the C twin, within the cached second
+        text: str | None = _STAMP(timestamp, _LAST[utc])
+        if text is not None:
+            return text
+    return _format_timestamp(timestamp, utc)
+
+
+def _format_timestamp(timestamp: float, utc: bool) -> str:
+    """:func:`format_timestamp` in Python (the reference of ``_speedups.format_stamp``)."""
     global _FRACTION
     last = _FRACTION
     if last[0] == timestamp:  # a log line formats its time twice: Timestamp and Created

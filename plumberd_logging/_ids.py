@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import os
 from collections import deque
+from collections.abc import Callable
 from uuid import UUID, SafeUUID
+
+from plumberd_logging._accel import speedups
 
 __all__ = ["id_text", "new_event_id"]
 
@@ -23,16 +26,29 @@ _TEXTS: dict[int, str] = {}  # UUID.int -> its text, the most recent ids (bounde
 _TEXTS_MAX = 4096
 
 
-def _refill() -> None:
-    raw = os.urandom(16 * _BATCH)
-    # UUID(int=...) checks its argument in Python code; these ints are valid by construction,
-    # so the two slots UUID.__init__ fills are filled directly (half the cost per id).
-    make, put, unknown, add = UUID.__new__, object.__setattr__, SafeUUID.unknown, _POOL.append
+def _new_uuids(raw: bytes) -> list[UUID]:
+    """A version-4 UUID per 16 bytes of ``raw`` (the reference of ``_speedups.new_uuids``).
+
+    ``UUID(int=...)`` checks its argument in Python code; these ints are valid by construction,
+    so the two slots ``UUID.__init__`` fills are filled directly (half the cost per id).
+    """
+    make, put, unknown = UUID.__new__, object.__setattr__, SafeUUID.unknown
+    out = []
     for i in range(0, len(raw), 16):
         value = make(UUID)
         put(value, "int", (int.from_bytes(raw[i : i + 16], "big") & _CLEAR) | _SET)
         put(value, "is_safe", unknown)
-        add(value)
+        out.append(value)
+    return out
+
+
+_NEW_UUIDS: Callable[[bytes], list[UUID]] = (
+    speedups.new_uuids if speedups is not None else _new_uuids
+)
+
+
+def _refill() -> None:
+    _POOL.extend(_NEW_UUIDS(os.urandom(16 * _BATCH)))
 
 
 def new_event_id() -> UUID:
@@ -44,7 +60,7 @@ def new_event_id() -> UUID:
             _refill()
 
 
-def id_text(value: UUID) -> str:
+def _id_text(value: UUID) -> str:
     """``str(value)``, remembered for the most recent few thousand ids: an event's id is
     written up to three times (its body, its metadata, the append request), and
     ``UUID.__str__`` is Python code. Subclasses keep their own ``__str__``."""
@@ -58,6 +74,10 @@ def id_text(value: UUID) -> str:
         h = value.hex  # UUID.__str__ splits this too, at more cost
         text = _TEXTS[key] = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
     return text
+
+
+#: ``str(value)`` of an event id: the C accelerator's, else :func:`_id_text` (its reference).
+id_text: Callable[[UUID], str] = speedups.uuid_text if speedups is not None else _id_text
 
 
 if hasattr(os, "register_at_fork"):

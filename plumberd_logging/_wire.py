@@ -21,6 +21,7 @@ from typing import Any
 from uuid import UUID
 
 from plumberd_logging import _json
+from plumberd_logging._accel import speedups
 from plumberd_logging._ids import id_text
 from plumberd_logging.codec import CONTENT_TYPE, EncodedEvent
 from plumberd_logging.streams import StreamState
@@ -150,7 +151,11 @@ def batch_append_request(
 ) -> bytes:
     """A serialized ``BatchAppendReq`` (``is_final``: one atomic batch)."""
     options = _stream_identifier(stream) + _expected_v1(expected) + _deadline(timeout)
-    out = [_uuid_message(correlation_id), _field(0x12, options)]
+    head = _uuid_message(correlation_id) + _field(0x12, options)
+    if _PROPOSED is not None:  # the C twin of the loop below
+        proposed: bytes = _PROPOSED(events, _TYPE_MAPS, _type_map, head, b"\x20\x01")
+        return proposed
+    out = [head]
     add, parts = out.append, out.extend
     for event in events:  # each ProposedMessage as field 3 (proposed_messages)
         size, message = _proposed_parts(event)
@@ -158,6 +163,9 @@ def batch_append_request(
         parts(message)
     add(b"\x20\x01")
     return b"".join(out)
+
+
+_PROPOSED = speedups.proposed_messages if speedups is not None else None
 
 
 def append_requests(
@@ -293,7 +301,12 @@ def multi_append_request(
     stream: str, expected: int | StreamState, events: Sequence[EncodedEvent]
 ) -> bytes:
     """A serialized v2 ``AppendRequest`` for one stream of a multi-stream append."""
-    out = [_field(0x0A, _text(stream)) if stream else b""]
+    head = _field(0x0A, _text(stream)) if stream else b""
+    tail = b"\x18" + _varint(_zigzag(_expected_v2(expected)) & 0xFFFFFFFFFFFFFFFF)
+    if _RECORDS is not None:  # the C twin of the loop below
+        records: bytes = _RECORDS(events, _SCHEMAS, _schema, _properties, head, tail)
+        return records
+    out = [head]
     add, parts = out.append, out.extend
     for event in events:  # each AppendRecord as field 2 (records), joined once at the end
         properties = _properties(event.metadata)
@@ -304,5 +317,8 @@ def multi_append_request(
         add(_head(0x12, size))
         parts((_RECORD_ID_HEAD, id_text(event.id).encode("ascii"), properties, schema))
         parts((data_head, data))
-    add(b"\x18" + _varint(_zigzag(_expected_v2(expected)) & 0xFFFFFFFFFFFFFFFF))
+    add(tail)
     return b"".join(out)
+
+
+_RECORDS = speedups.append_records if speedups is not None else None

@@ -1,0 +1,66 @@
+"""The optional C accelerator: ``speedups`` is ``plumberd_logging._speedups``, or ``None``.
+
+    from plumberd_logging._accel import speedups
+    id_text = speedups.uuid_text if speedups is not None else _id_text  # the Python twin
+
+The extension is built at install when a C compiler is there; each function it has is also
+written in Python next to the code that uses it (the reference: same bytes, only slower).
+``PLUMBERD_PURE_PYTHON=1`` in the environment runs the Python twins even when it is built.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
+from uuid import UUID
+
+if TYPE_CHECKING:
+    from plumberd_logging.codec import EncodedEvent
+
+__all__ = ["PURE_PYTHON", "speedups"]
+
+#: True when the Python twins were asked for (``PLUMBERD_PURE_PYTHON`` set, not ``0``).
+PURE_PYTHON = os.environ.get("PLUMBERD_PURE_PYTHON", "") not in ("", "0")
+
+
+class Speedups(Protocol):
+    """What ``_speedups.c`` provides (each function's Python twin names it in its docstring)."""
+
+    def uuid_text(self, value: UUID, /) -> str: ...
+    def new_uuids(self, raw: bytes, /) -> list[UUID]: ...
+    def format_stamp(
+        self, timestamp: float, cached: tuple[int | None, str, str], /
+    ) -> str | None: ...
+    def proposed_messages(
+        self,
+        events: Sequence[EncodedEvent],
+        type_maps: dict[str, bytes],
+        type_map: Callable[[str], bytes],
+        head: bytes,
+        tail: bytes,
+        /,
+    ) -> bytes: ...
+    def append_records(
+        self,
+        events: Sequence[EncodedEvent],
+        schemas: dict[str, bytes],
+        schema: Callable[[str], bytes],
+        properties: Callable[[bytes], bytes],
+        head: bytes,
+        tail: bytes,
+        /,
+    ) -> bytes: ...
+
+
+def _load() -> Speedups | None:
+    if PURE_PYTHON:
+        return None
+    try:
+        from plumberd_logging import _speedups
+    except ImportError:  # not built (no compiler at install): the Python twins run
+        return None
+    return _speedups
+
+
+speedups = _load()

@@ -1,0 +1,698 @@
+/* plumberd_logging._speedups: the per-event steps of the writer's hot path, in C.
+ *
+ * Optional: every function here has a pure-Python twin (the reference) in the module that
+ * uses it, and the package works without this extension (PLUMBERD_PURE_PYTHON=1 forces
+ * that). tests/core/test_speedups.py checks each function byte for byte against its twin.
+ *
+ *   uuid_text(value)                         -> str(value), for uuid.UUID without Python code
+ *   format_stamp(timestamp, cached)          -> _clock.format_timestamp's text, or None
+ *   new_uuids(raw)                           -> a version-4 uuid.UUID per 16 bytes of raw
+ *   proposed_messages(events, maps, make, head, tail)
+ *                                            -> head + the v1 ProposedMessages of events + tail
+ *   append_records(events, schemas, schema, properties, head, tail)
+ *                                            -> head + the v2 AppendRecords of events + tail
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <string.h>
+
+static PyObject *UUID_TYPE;   /* uuid.UUID */
+static PyObject *UNKNOWN;     /* uuid.SafeUUID.unknown */
+static PyObject *INT_NAME;    /* "int" */
+static PyObject *IS_SAFE_NAME; /* "is_safe" */
+static PyObject *EMPTY;       /* () */
+static PyObject *SIXTY_FOUR;  /* 64 */
+
+static const char HEX[] = "0123456789abcdef";
+
+/* -- uuid_text ------------------------------------------------------------------------------ */
+
+/* The 36 characters of a UUID's canonical text into out; 0, or -1 with an exception set. */
+static int
+write_uuid(PyObject *value, char *out)
+{
+    PyObject *number = PyObject_GetAttr(value, INT_NAME);
+    if (number == NULL) {
+        return -1;
+    }
+    if (!PyLong_Check(number)) {
+        Py_DECREF(number);
+        PyErr_SetString(PyExc_TypeError, "UUID.int is not an int");
+        return -1;
+    }
+    unsigned long long lo = PyLong_AsUnsignedLongLongMask(number);
+    if (lo == (unsigned long long)-1 && PyErr_Occurred()) {
+        Py_DECREF(number);
+        return -1;
+    }
+    PyObject *high = PyNumber_Rshift(number, SIXTY_FOUR);
+    Py_DECREF(number);
+    if (high == NULL) {
+        return -1;
+    }
+    unsigned long long hi = PyLong_AsUnsignedLongLongMask(high);
+    Py_DECREF(high);
+    if (hi == (unsigned long long)-1 && PyErr_Occurred()) {
+        return -1;
+    }
+    char hex[32];
+    for (int i = 15; i >= 0; i--) {
+        hex[i] = HEX[hi & 0xF];
+        hi >>= 4;
+        hex[16 + i] = HEX[lo & 0xF];
+        lo >>= 4;
+    }
+    /* 8-4-4-4-12 */
+    memcpy(out, hex, 8);
+    out[8] = '-';
+    memcpy(out + 9, hex + 8, 4);
+    out[13] = '-';
+    memcpy(out + 14, hex + 12, 4);
+    out[18] = '-';
+    memcpy(out + 19, hex + 16, 4);
+    out[23] = '-';
+    memcpy(out + 24, hex + 20, 12);
+    return 0;
+}
+
+static PyObject *
+uuid_text(PyObject *module, PyObject *value)
+{
+    if (Py_TYPE(value) != (PyTypeObject *)UUID_TYPE) {
+        return PyObject_Str(value);  /* a subclass keeps its own __str__ */
+    }
+    char text[36];
+    if (write_uuid(value, text) < 0) {
+        return NULL;
+    }
+    return PyUnicode_FromStringAndSize(text, 36);
+}
+
+/* -- new_uuids ---------------------------------------------------------------------------- */
+
+static PyObject *
+new_uuids(PyObject *module, PyObject *raw)
+{
+    if (!PyBytes_Check(raw) || PyBytes_GET_SIZE(raw) % 16) {
+        PyErr_SetString(PyExc_TypeError, "new_uuids: expected bytes, a multiple of 16 long");
+        return NULL;
+    }
+    Py_ssize_t n = PyBytes_GET_SIZE(raw) / 16;
+    PyObject *out = PyList_New(n);
+    if (out == NULL) {
+        return NULL;
+    }
+    PyTypeObject *type = (PyTypeObject *)UUID_TYPE;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char bytes[16];
+        memcpy(bytes, PyBytes_AS_STRING(raw) + 16 * i, 16);
+        bytes[6] = (unsigned char)((bytes[6] & 0x0F) | 0x40);  /* version 4 */
+        bytes[8] = (unsigned char)((bytes[8] & 0x3F) | 0x80);  /* RFC 4122 variant */
+#if PY_VERSION_HEX >= 0x030D0000
+        PyObject *number = PyLong_FromUnsignedNativeBytes(
+            bytes, 16, Py_ASNATIVEBYTES_BIG_ENDIAN | Py_ASNATIVEBYTES_UNSIGNED_BUFFER);
+#else
+        PyObject *number = _PyLong_FromByteArray(bytes, 16, 0, 0);
+#endif
+        if (number == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        /* UUID.__new__(UUID) and its two slots set as object.__setattr__ does (UUID's own
+           __setattr__ refuses: UUIDs are immutable) */
+        PyObject *value = type->tp_new(type, EMPTY, NULL);
+        if (value == NULL || PyObject_GenericSetAttr(value, INT_NAME, number) < 0
+            || PyObject_GenericSetAttr(value, IS_SAFE_NAME, UNKNOWN) < 0) {
+            Py_DECREF(number);
+            Py_XDECREF(value);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(number);
+        PyList_SET_ITEM(out, i, value);
+    }
+    return out;
+}
+
+/* -- format_stamp --------------------------------------------------------------------------- */
+
+/* Python's round() of a float: to nearest, ties to even. */
+static double
+round_half_even(double x)
+{
+    double rounded = round(x);
+    if (fabs(x - rounded) == 0.5) {
+        rounded = 2.0 * round(x / 2.0);
+    }
+    return rounded;
+}
+
+static PyObject *
+format_stamp(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "format_stamp(timestamp, cached) takes 2 arguments");
+        return NULL;
+    }
+    PyObject *stamp = args[0], *cached = args[1];
+    if (!PyFloat_CheckExact(stamp) || !PyTuple_CheckExact(cached) || PyTuple_GET_SIZE(cached) != 3) {
+        Py_RETURN_NONE;
+    }
+    double t = PyFloat_AS_DOUBLE(stamp);
+    if (!isfinite(t) || fabs(t) > 1e15) {
+        Py_RETURN_NONE;
+    }
+    double whole = floor(t);
+    long long second = (long long)whole;
+    long micros = (long)round_half_even((t - whole) * 1e6);
+    if (micros >= 1000000) {
+        second += 1;
+        micros -= 1000000;
+    }
+    PyObject *cached_second = PyTuple_GET_ITEM(cached, 0);
+    if (!PyLong_CheckExact(cached_second)) {
+        Py_RETURN_NONE;
+    }
+    int overflow = 0;
+    long long known = PyLong_AsLongLongAndOverflow(cached_second, &overflow);
+    if (known == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (overflow || known != second) {
+        Py_RETURN_NONE;
+    }
+    PyObject *head = PyTuple_GET_ITEM(cached, 1), *tail = PyTuple_GET_ITEM(cached, 2);
+    if (!PyUnicode_CheckExact(head) || !PyUnicode_CheckExact(tail) || !PyUnicode_IS_ASCII(head)
+        || !PyUnicode_IS_ASCII(tail)) {
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t head_len = PyUnicode_GET_LENGTH(head), tail_len = PyUnicode_GET_LENGTH(tail);
+    char buffer[96];
+    if (head_len + tail_len + 7 > (Py_ssize_t)sizeof(buffer)) {
+        Py_RETURN_NONE;
+    }
+    char *p = buffer;
+    memcpy(p, PyUnicode_1BYTE_DATA(head), (size_t)head_len);
+    p += head_len;
+    if (micros > 0) {
+        char digits[6];
+        long rest = micros;
+        for (int i = 5; i >= 0; i--) {
+            digits[i] = (char)('0' + rest % 10);
+            rest /= 10;
+        }
+        int n = 6;
+        while (digits[n - 1] == '0') {
+            n--;  /* trailing zeros trimmed, as C# writes them */
+        }
+        *p++ = '.';
+        memcpy(p, digits, (size_t)n);
+        p += n;
+    }
+    memcpy(p, PyUnicode_1BYTE_DATA(tail), (size_t)tail_len);
+    p += tail_len;
+    return PyUnicode_FromStringAndSize(buffer, p - buffer);
+}
+
+/* -- proposed_messages ---------------------------------------------------------------------- */
+
+static Py_ssize_t
+varint_size(Py_ssize_t n)
+{
+    Py_ssize_t size = 1;
+    size_t v = (size_t)n;
+    while (v > 0x7F) {
+        v >>= 7;
+        size++;
+    }
+    return size;
+}
+
+static char *
+write_varint(char *p, Py_ssize_t n)
+{
+    size_t v = (size_t)n;
+    while (v > 0x7F) {
+        *p++ = (char)((v & 0x7F) | 0x80);
+        v >>= 7;
+    }
+    *p++ = (char)v;
+    return p;
+}
+
+/* The length of one ProposedMessage (without its own field head). */
+static Py_ssize_t
+message_size(Py_ssize_t type_map, Py_ssize_t meta, Py_ssize_t data)
+{
+    Py_ssize_t size = 40 + type_map;
+    if (meta) {
+        size += 1 + varint_size(meta) + meta;
+    }
+    if (data) {
+        size += 1 + varint_size(data) + data;
+    }
+    return size;
+}
+
+static PyObject *
+proposed_messages(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError,
+                        "proposed_messages(events, type_maps, type_map, head, tail) takes 5 arguments");
+        return NULL;
+    }
+    PyObject *maps = args[1], *make = args[2], *head = args[3], *tail = args[4];
+    if (!PyDict_Check(maps) || !PyBytes_Check(head) || !PyBytes_Check(tail)) {
+        PyErr_SetString(PyExc_TypeError, "proposed_messages: expected a dict and two bytes");
+        return NULL;
+    }
+    PyObject *events = PySequence_Fast(args[0], "proposed_messages: events must be a sequence");
+    if (events == NULL) {
+        return NULL;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(events);
+    PyObject **items = PySequence_Fast_ITEMS(events);
+    PyObject **maps_of = PyMem_Calloc(n ? (size_t)n : 1, sizeof(PyObject *));
+    char *ids = PyMem_Malloc(n ? (size_t)n * 36 : 1);
+    PyObject *out = NULL;
+    if (maps_of == NULL || ids == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t total = PyBytes_GET_SIZE(head) + PyBytes_GET_SIZE(tail);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *event = items[i];
+        if (!PyTuple_Check(event) || PyTuple_GET_SIZE(event) < 4) {
+            PyErr_Format(PyExc_TypeError, "events[%zd]: expected an EncodedEvent", i);
+            goto done;
+        }
+        PyObject *id = PyTuple_GET_ITEM(event, 0), *type = PyTuple_GET_ITEM(event, 1);
+        PyObject *data = PyTuple_GET_ITEM(event, 2), *meta = PyTuple_GET_ITEM(event, 3);
+        if (!PyBytes_Check(data) || !PyBytes_Check(meta)) {
+            PyErr_Format(PyExc_TypeError, "events[%zd]: data and metadata must be bytes", i);
+            goto done;
+        }
+        if (Py_TYPE(id) != (PyTypeObject *)UUID_TYPE) {
+            PyErr_Format(PyExc_TypeError, "events[%zd].id: expected a uuid.UUID", i);
+            goto done;
+        }
+        if (write_uuid(id, ids + 36 * i) < 0) {
+            goto done;
+        }
+        PyObject *map = PyDict_GetItemWithError(maps, type);
+        if (map != NULL) {
+            Py_INCREF(map);
+        }
+        else if (PyErr_Occurred()) {
+            goto done;
+        }
+        else {
+            map = PyObject_CallOneArg(make, type);
+            if (map == NULL) {
+                goto done;
+            }
+        }
+        maps_of[i] = map;
+        if (!PyBytes_Check(map)) {
+            PyErr_Format(PyExc_TypeError, "events[%zd]: the type map must be bytes", i);
+            goto done;
+        }
+        Py_ssize_t size = message_size(PyBytes_GET_SIZE(map), PyBytes_GET_SIZE(meta),
+                                       PyBytes_GET_SIZE(data));
+        total += 1 + varint_size(size) + size;
+    }
+    out = PyBytes_FromStringAndSize(NULL, total);
+    if (out == NULL) {
+        goto done;
+    }
+    char *p = PyBytes_AS_STRING(out);
+    memcpy(p, PyBytes_AS_STRING(head), (size_t)PyBytes_GET_SIZE(head));
+    p += PyBytes_GET_SIZE(head);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *event = items[i], *map = maps_of[i];
+        PyObject *data = PyTuple_GET_ITEM(event, 2), *meta = PyTuple_GET_ITEM(event, 3);
+        Py_ssize_t map_len = PyBytes_GET_SIZE(map), meta_len = PyBytes_GET_SIZE(meta);
+        Py_ssize_t data_len = PyBytes_GET_SIZE(data);
+        *p++ = 0x1A;  /* BatchAppendReq.proposed_messages (field 3) */
+        p = write_varint(p, message_size(map_len, meta_len, data_len));
+        /* field 1, an event_store.client.UUID with its 36-character string form */
+        *p++ = 0x0A;
+        *p++ = 38;
+        *p++ = 0x12;
+        *p++ = 36;
+        memcpy(p, ids + 36 * i, 36);
+        p += 36;
+        memcpy(p, PyBytes_AS_STRING(map), (size_t)map_len);  /* field 2, the type map */
+        p += map_len;
+        if (meta_len) {  /* field 3, custom_metadata */
+            *p++ = 0x1A;
+            p = write_varint(p, meta_len);
+            memcpy(p, PyBytes_AS_STRING(meta), (size_t)meta_len);
+            p += meta_len;
+        }
+        if (data_len) {  /* field 4, data */
+            *p++ = 0x22;
+            p = write_varint(p, data_len);
+            memcpy(p, PyBytes_AS_STRING(data), (size_t)data_len);
+            p += data_len;
+        }
+    }
+    memcpy(p, PyBytes_AS_STRING(tail), (size_t)PyBytes_GET_SIZE(tail));
+    p += PyBytes_GET_SIZE(tail);
+    if (p != PyBytes_AS_STRING(out) + total) {  /* cannot happen: sizes and writes agree */
+        Py_CLEAR(out);
+        PyErr_SetString(PyExc_SystemError, "proposed_messages: size mismatch");
+    }
+done:
+    if (maps_of != NULL) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_XDECREF(maps_of[i]);
+        }
+        PyMem_Free(maps_of);
+    }
+    PyMem_Free(ids);
+    Py_DECREF(events);
+    return out;
+}
+
+/* -- append_records ------------------------------------------------------------------------- */
+
+/* One span of the metadata bytes: a property's value. */
+typedef struct {
+    Py_ssize_t start, length;
+} Span;
+
+/* A record's properties: four spans of the standard metadata, or a Python bytes object. */
+typedef struct {
+    PyObject *bytes;  /* the properties from _wire._properties (not standard metadata), or NULL */
+    Span causation, correlation, host, created;  /* host.length < 0: no ClientHostName */
+    Py_ssize_t size;  /* the properties' length on the wire */
+} Properties;
+
+static const char KEY_CAUSATION[] = "$causationId";
+static const char KEY_CORRELATION[] = "$correlationId";
+static const char KEY_HOST[] = "ClientHostName";
+static const char KEY_CREATED[] = "Created";
+
+/* Match `literal` at *at; advance past it. */
+static int
+take(const char *text, Py_ssize_t length, Py_ssize_t *at, const char *literal)
+{
+    size_t n = strlen(literal);
+    if (*at + (Py_ssize_t)n > length || memcmp(text + *at, literal, n) != 0) {
+        return 0;
+    }
+    *at += (Py_ssize_t)n;
+    return 1;
+}
+
+static int created_char(unsigned char c)
+{
+    return c == '-' || (c >= '0' && c <= '9') || c == 'T' || c == ':' || c == '.' || c == '+'
+           || c == 'Z';
+}
+
+static int host_char(unsigned char c)
+{
+    return c != '"' && c != '\\' && c >= 0x20 && c < 0x7F;
+}
+
+static int id_char(unsigned char c)
+{
+    return c == '-' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/* A quoted value of allowed characters (min..max of them) at *at, up to its closing quote. */
+static int
+take_value(const char *text, Py_ssize_t length, Py_ssize_t *at, int (*allowed)(unsigned char),
+           Py_ssize_t min, Py_ssize_t max, Span *span)
+{
+    Py_ssize_t start = *at, i = start;
+    while (i < length && i - start < max + 1 && allowed((unsigned char)text[i])) {
+        i++;
+    }
+    Py_ssize_t n = i - start;
+    if (n < min || n > max || i >= length || text[i] != '"') {
+        return 0;
+    }
+    span->start = start;
+    span->length = n;
+    *at = i + 1;
+    return 1;
+}
+
+/* The spans of the metadata _wire._STANDARD matches; 0 when it does not match. */
+static int
+parse_standard(const char *text, Py_ssize_t length, Properties *out)
+{
+    Py_ssize_t at = 0;
+    if (!take(text, length, &at, "{\"Created\":\"")
+        || !take_value(text, length, &at, created_char, 1, 40, &out->created)) {
+        return 0;
+    }
+    out->host.length = -1;
+    if (take(text, length, &at, ",\"ClientHostName\":\"")) {
+        if (!take_value(text, length, &at, host_char, 0, PY_SSIZE_T_MAX - 1, &out->host)) {
+            return 0;
+        }
+    }
+    if (!take(text, length, &at, ",\"$correlationId\":\"")
+        || !take_value(text, length, &at, id_char, 36, 36, &out->correlation)
+        || !take(text, length, &at, ",\"$causationId\":\"")
+        || !take_value(text, length, &at, id_char, 36, 36, &out->causation)
+        || !take(text, length, &at, "}")) {
+        return 0;
+    }
+    return at == length;
+}
+
+/* The wire length of a properties entry: key -> Value(string_value=n bytes). */
+static Py_ssize_t
+entry_size(Py_ssize_t key, Py_ssize_t n)
+{
+    Py_ssize_t inner = 1 + varint_size(n) + n;
+    Py_ssize_t outer = 1 + varint_size(key) + key + 1 + varint_size(inner) + inner;
+    return 1 + varint_size(outer) + outer;
+}
+
+static char *
+write_entry(char *p, const char *key, const char *value, Py_ssize_t n)
+{
+    Py_ssize_t k = (Py_ssize_t)strlen(key);
+    Py_ssize_t inner = 1 + varint_size(n) + n;
+    Py_ssize_t outer = 1 + varint_size(k) + k + 1 + varint_size(inner) + inner;
+    *p++ = 0x12;  /* AppendRecord.properties (field 2), a map entry */
+    p = write_varint(p, outer);
+    *p++ = 0x0A;  /* the entry's key */
+    p = write_varint(p, k);
+    memcpy(p, key, (size_t)k);
+    p += k;
+    *p++ = 0x12;  /* the entry's value, a Value */
+    p = write_varint(p, inner);
+    *p++ = 0x1A;  /* Value.string_value */
+    p = write_varint(p, n);
+    memcpy(p, value, (size_t)n);
+    return p + n;
+}
+
+static PyObject *
+append_records(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "append_records(events, schemas, schema, properties, "
+                                         "head, tail) takes 6 arguments");
+        return NULL;
+    }
+    PyObject *schemas = args[1], *schema = args[2], *properties = args[3];
+    PyObject *head = args[4], *tail = args[5];
+    if (!PyDict_Check(schemas) || !PyBytes_Check(head) || !PyBytes_Check(tail)) {
+        PyErr_SetString(PyExc_TypeError, "append_records: expected a dict and two bytes");
+        return NULL;
+    }
+    PyObject *events = PySequence_Fast(args[0], "append_records: events must be a sequence");
+    if (events == NULL) {
+        return NULL;
+    }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(events);
+    PyObject **items = PySequence_Fast_ITEMS(events);
+    PyObject **schema_of = PyMem_Calloc(n ? (size_t)n : 1, sizeof(PyObject *));
+    Properties *props = PyMem_Calloc(n ? (size_t)n : 1, sizeof(Properties));
+    char *ids = PyMem_Malloc(n ? (size_t)n * 36 : 1);
+    PyObject *out = NULL;
+    if (schema_of == NULL || props == NULL || ids == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t total = PyBytes_GET_SIZE(head) + PyBytes_GET_SIZE(tail);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *event = items[i];
+        if (!PyTuple_Check(event) || PyTuple_GET_SIZE(event) < 4) {
+            PyErr_Format(PyExc_TypeError, "events[%zd]: expected an EncodedEvent", i);
+            goto done;
+        }
+        PyObject *id = PyTuple_GET_ITEM(event, 0), *type = PyTuple_GET_ITEM(event, 1);
+        PyObject *data = PyTuple_GET_ITEM(event, 2), *meta = PyTuple_GET_ITEM(event, 3);
+        if (!PyBytes_Check(data) || !PyBytes_Check(meta)) {
+            PyErr_Format(PyExc_TypeError, "events[%zd]: data and metadata must be bytes", i);
+            goto done;
+        }
+        if (Py_TYPE(id) != (PyTypeObject *)UUID_TYPE) {
+            PyErr_Format(PyExc_TypeError, "events[%zd].id: expected a uuid.UUID", i);
+            goto done;
+        }
+        if (write_uuid(id, ids + 36 * i) < 0) {
+            goto done;
+        }
+        PyObject *found = PyDict_GetItemWithError(schemas, type);
+        if (found != NULL) {
+            Py_INCREF(found);
+        }
+        else if (PyErr_Occurred()) {
+            goto done;
+        }
+        else if ((found = PyObject_CallOneArg(schema, type)) == NULL) {
+            goto done;
+        }
+        schema_of[i] = found;
+        if (!PyBytes_Check(found)) {
+            PyErr_Format(PyExc_TypeError, "events[%zd]: the schema must be bytes", i);
+            goto done;
+        }
+        Properties *p = &props[i];
+        if (parse_standard(PyBytes_AS_STRING(meta), PyBytes_GET_SIZE(meta), p)) {
+            p->size = entry_size((Py_ssize_t)strlen(KEY_CAUSATION), p->causation.length)
+                      + entry_size((Py_ssize_t)strlen(KEY_CORRELATION), p->correlation.length)
+                      + entry_size((Py_ssize_t)strlen(KEY_CREATED), p->created.length);
+            if (p->host.length >= 0) {
+                p->size += entry_size((Py_ssize_t)strlen(KEY_HOST), p->host.length);
+            }
+        }
+        else {  /* custom keys, a user, escapes: the Python path (it raises for non-strings) */
+            p->bytes = PyObject_CallOneArg(properties, meta);
+            if (p->bytes == NULL) {
+                goto done;
+            }
+            if (!PyBytes_Check(p->bytes)) {
+                PyErr_Format(PyExc_TypeError, "events[%zd]: the properties must be bytes", i);
+                goto done;
+            }
+            p->size = PyBytes_GET_SIZE(p->bytes);
+        }
+        Py_ssize_t data_len = PyBytes_GET_SIZE(data);
+        Py_ssize_t size = 38 + p->size + PyBytes_GET_SIZE(found)
+                          + (data_len ? 1 + varint_size(data_len) + data_len : 0);
+        total += 1 + varint_size(size) + size;
+    }
+    out = PyBytes_FromStringAndSize(NULL, total);
+    if (out == NULL) {
+        goto done;
+    }
+    char *w = PyBytes_AS_STRING(out);
+    memcpy(w, PyBytes_AS_STRING(head), (size_t)PyBytes_GET_SIZE(head));
+    w += PyBytes_GET_SIZE(head);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *event = items[i], *found = schema_of[i];
+        PyObject *data = PyTuple_GET_ITEM(event, 2), *meta = PyTuple_GET_ITEM(event, 3);
+        const char *text = PyBytes_AS_STRING(meta);
+        Properties *p = &props[i];
+        Py_ssize_t data_len = PyBytes_GET_SIZE(data), schema_len = PyBytes_GET_SIZE(found);
+        *w++ = 0x12;  /* AppendRequest.records (field 2) */
+        w = write_varint(w, 38 + p->size + schema_len
+                                + (data_len ? 1 + varint_size(data_len) + data_len : 0));
+        *w++ = 0x0A;  /* AppendRecord.record_id: the 36-character string */
+        *w++ = 36;
+        memcpy(w, ids + 36 * i, 36);
+        w += 36;
+        if (p->bytes != NULL) {
+            memcpy(w, PyBytes_AS_STRING(p->bytes), (size_t)p->size);
+            w += p->size;
+        }
+        else {  /* sorted keys, as the Python path writes them */
+            w = write_entry(w, KEY_CAUSATION, text + p->causation.start, p->causation.length);
+            w = write_entry(w, KEY_CORRELATION, text + p->correlation.start,
+                            p->correlation.length);
+            if (p->host.length >= 0) {
+                w = write_entry(w, KEY_HOST, text + p->host.start, p->host.length);
+            }
+            w = write_entry(w, KEY_CREATED, text + p->created.start, p->created.length);
+        }
+        memcpy(w, PyBytes_AS_STRING(found), (size_t)schema_len);  /* field 3, the schema */
+        w += schema_len;
+        if (data_len) {  /* field 4, data */
+            *w++ = 0x22;
+            w = write_varint(w, data_len);
+            memcpy(w, PyBytes_AS_STRING(data), (size_t)data_len);
+            w += data_len;
+        }
+    }
+    memcpy(w, PyBytes_AS_STRING(tail), (size_t)PyBytes_GET_SIZE(tail));
+    w += PyBytes_GET_SIZE(tail);
+    if (w != PyBytes_AS_STRING(out) + total) {  /* cannot happen: sizes and writes agree */
+        Py_CLEAR(out);
+        PyErr_SetString(PyExc_SystemError, "append_records: size mismatch");
+    }
+done:
+    if (schema_of != NULL) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_XDECREF(schema_of[i]);
+        }
+        PyMem_Free(schema_of);
+    }
+    if (props != NULL) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_XDECREF(props[i].bytes);
+        }
+        PyMem_Free(props);
+    }
+    PyMem_Free(ids);
+    Py_DECREF(events);
+    return out;
+}
+
+/* -- module --------------------------------------------------------------------------------- */
+
+static PyMethodDef methods[] = {
+    {"uuid_text", (PyCFunction)uuid_text, METH_O, "str(value) of a uuid.UUID, without Python code."},
+    {"new_uuids", (PyCFunction)new_uuids, METH_O, "A version-4 uuid.UUID per 16 bytes of raw."},
+    {"format_stamp", (PyCFunction)(void (*)(void))format_stamp, METH_FASTCALL,
+     "The text of a timestamp within the cached second (second, head, tail), else None."},
+    {"proposed_messages", (PyCFunction)(void (*)(void))proposed_messages, METH_FASTCALL,
+     "head + each event as a BatchAppendReq proposed message (field 3) + tail."},
+    {"append_records", (PyCFunction)(void (*)(void))append_records, METH_FASTCALL,
+     "head + each event as a v2 AppendRequest record (field 2) + tail."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "plumberd_logging._speedups",
+    "The writer's per-event steps in C (optional; see _speedups.c).", -1, methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    PyObject *uuid = PyImport_ImportModule("uuid");
+    if (uuid == NULL) {
+        return NULL;
+    }
+    UUID_TYPE = PyObject_GetAttrString(uuid, "UUID");
+    PyObject *safe = PyObject_GetAttrString(uuid, "SafeUUID");
+    Py_DECREF(uuid);
+    if (UUID_TYPE == NULL || safe == NULL) {
+        return NULL;
+    }
+    UNKNOWN = PyObject_GetAttrString(safe, "unknown");
+    Py_DECREF(safe);
+    INT_NAME = PyUnicode_InternFromString("int");
+    IS_SAFE_NAME = PyUnicode_InternFromString("is_safe");
+    EMPTY = PyTuple_New(0);
+    SIXTY_FOUR = PyLong_FromLong(64);
+    if (UNKNOWN == NULL || INT_NAME == NULL || IS_SAFE_NAME == NULL || EMPTY == NULL
+        || SIXTY_FOUR == NULL) {
+        return NULL;
+    }
+    return PyModule_Create(&module_def);
+}

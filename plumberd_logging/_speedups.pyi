@@ -1,0 +1,25 @@
+from collections.abc import Callable, Sequence
+from uuid import UUID
+
+from plumberd_logging.codec import EncodedEvent
+
+def uuid_text(value: UUID, /) -> str: ...
+def new_uuids(raw: bytes, /) -> list[UUID]: ...
+def format_stamp(timestamp: float, cached: tuple[int | None, str, str], /) -> str | None: ...
+def proposed_messages(
+    events: Sequence[EncodedEvent],
+    type_maps: dict[str, bytes],
+    type_map: Callable[[str], bytes],
+    head: bytes,
+    tail: bytes,
+    /,
+) -> bytes: ...
+def append_records(
+    events: Sequence[EncodedEvent],
+    schemas: dict[str, bytes],
+    schema: Callable[[str], bytes],
+    properties: Callable[[bytes], bytes],
+    head: bytes,
+    tail: bytes,
+    /,
+) -> bytes: ...

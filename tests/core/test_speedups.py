@@ -1,0 +1,257 @@
+"""The C accelerator gives byte for byte what its Python twins give, and the package works
+without it (``PLUMBERD_PURE_PYTHON=1``).
+
+The twins are the reference: ``tests/core/test_wire.py`` and the golden tests check the bytes
+the package sends (through C where it is built) against kurrentdbclient and wire-format.md;
+here every C function is checked against its twin on generated inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable
+from uuid import UUID
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from plumberd_logging import _accel, _clock, _ids, _wire
+from plumberd_logging.codec import EncodedEvent
+from plumberd_logging.streams import ANY, NO_STREAM
+
+speedups = _accel.speedups
+needs_c = pytest.mark.skipif(
+    speedups is None,
+    reason="the C accelerator is not built here (no compiler at install, or "
+    "PLUMBERD_PURE_PYTHON=1): only the Python twins run",
+)
+
+
+def test_ci_builds_the_accelerator() -> None:
+    """CI sets PLUMBERD_REQUIRE_SPEEDUPS=1: a broken C build fails it instead of skipping."""
+    if os.environ.get("PLUMBERD_REQUIRE_SPEEDUPS") != "1":
+        pytest.skip("PLUMBERD_REQUIRE_SPEEDUPS is not set (CI sets it)")
+    assert speedups is not None, "plumberd_logging._speedups did not build or import"
+
+
+uuids = st.builds(UUID, int=st.integers(0, 2**128 - 1))
+
+
+@needs_c
+@given(uuids)
+def test_uuid_text_is_str(value: UUID) -> None:
+    assert speedups is not None
+    assert speedups.uuid_text(value) == str(value) == _ids._id_text(value)
+
+
+@needs_c
+def test_uuid_text_of_a_subclass_uses_its_own_str() -> None:
+    class Shouting(UUID):
+        def __str__(self) -> str:
+            return super().__str__().upper()
+
+    value = Shouting(int=12345)
+    assert speedups is not None
+    assert speedups.uuid_text(value) == str(value) == _ids._id_text(value)
+
+
+@needs_c
+@given(st.binary(min_size=0, max_size=16 * 20).map(lambda b: b[: len(b) - len(b) % 16]))
+def test_new_uuids_equal_the_python_twins(raw: bytes) -> None:
+    assert speedups is not None
+    ours = speedups.new_uuids(raw)
+    reference = _ids._new_uuids(raw)
+    assert ours == reference
+    for value in ours:
+        assert type(value) is UUID
+        assert value.version == 4 and value.variant == uuid.RFC_4122
+        assert value.is_safe is uuid.SafeUUID.unknown
+        assert UUID(str(value)) == value and hash(value) == hash(UUID(str(value)))
+
+
+@needs_c
+def test_new_uuids_refuses_a_partial_id() -> None:
+    assert speedups is not None
+    with pytest.raises(TypeError, match="multiple of 16"):
+        speedups.new_uuids(b"x" * 17)
+
+
+stamps = st.floats(min_value=-1e10, max_value=4e9, allow_nan=False) | st.integers(0, 4 * 10**9).map(
+    lambda n: n + 0.5
+)
+
+
+@needs_c
+@given(stamps, st.booleans())
+@settings(max_examples=300)
+def test_format_stamp_equals_the_python_twin(timestamp: float, utc: bool) -> None:
+    assert speedups is not None
+    reference = _clock._format_timestamp(timestamp, utc)  # also caches the second
+    assert speedups.format_stamp(timestamp, _clock._LAST[utc]) == reference
+    assert _clock.format_timestamp(timestamp, utc=utc) == reference
+
+
+@needs_c
+def test_format_stamp_leaves_other_seconds_and_values_to_python() -> None:
+    assert speedups is not None
+    _clock._format_timestamp(1764752400.25, True)
+    cached = _clock._LAST[True]
+    assert speedups.format_stamp(1764752400.75, cached) == "2025-12-03T09:00:00.75Z"
+    assert speedups.format_stamp(1764752400.0, cached) == "2025-12-03T09:00:00Z"
+    assert speedups.format_stamp(1764752400.1234565, cached) == _clock._format_timestamp(
+        1764752400.1234565, True
+    )
+    for other in (1764752401.5, 1764752400, math.nan, math.inf, 1e300):
+        assert speedups.format_stamp(other, cached) is None
+    assert speedups.format_stamp(1.5, (None, "", "Z")) is None
+
+
+def _event(
+    draw: st.DrawFn,
+) -> EncodedEvent:
+    ident = draw(uuids)
+    kind = draw(
+        st.sampled_from(["standard", "no host", "user", "custom", "empty", "odd host", "bad"])
+    )
+    stamp = draw(st.sampled_from(["2026-12-03T09:00:00.5+01:00", "2026-12-03T08:00:00Z", "X"]))
+    host = draw(st.sampled_from(["vm-1", "", "h" * 200]) | st.text(max_size=300))
+    ids = f'"$correlationId":"{ident}","$causationId":"{draw(uuids)}"'
+    if kind == "standard":
+        meta = f'{{"Created":"{stamp}","ClientHostName":{json.dumps(host)},{ids}}}'
+    elif kind == "no host":
+        meta = f'{{"Created":"{stamp}",{ids}}}'
+    elif kind == "user":
+        meta = f'{{"Created":"{stamp}",{ids},"UserId":{json.dumps(host)}}}'
+    elif kind == "custom":
+        meta = f'{{"Created":"{stamp}",{ids},"Source":"camera-3"}}'
+    elif kind == "odd host":  # the characters the fast path must leave to the general one
+        meta = f'{{"Created":"{stamp}","ClientHostName":"a\\"b\\\\c\x7fé",{ids}}}'
+    elif kind == "bad":  # near misses of the standard shape
+        meta = f'{{"Created":"{stamp}","$correlationId":"{ident}","$causationId":"{ident}x"}}'
+    else:
+        meta = ""
+    long = b'{"A":"' + b"x" * draw(st.integers(0, 20_000)) + b'"}'  # 1-, 2- and 3-byte lengths
+    data = draw(st.sampled_from([b"", b"{}", long]))
+    name = draw(st.sampled_from(["LogRecorded", "Zählung<Ä>", "", "T" * 200]))
+    return EncodedEvent(ident, name, data, meta.encode("utf-8", "surrogatepass"))
+
+
+events_strategy = st.lists(st.composite(_event)(), max_size=6)
+
+
+def _twin(build: Callable[[], bytes]) -> bytes:
+    """What ``build`` gives with the Python twins of the wire functions."""
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_wire, "_PROPOSED", None)
+        m.setattr(_wire, "_RECORDS", None)
+        return build()
+
+
+@needs_c
+@given(events_strategy, st.sampled_from([ANY, NO_STREAM, 0, 300]), st.text(max_size=40))
+@settings(max_examples=200)
+def test_batch_append_request_equals_the_python_twin(
+    events: list[EncodedEvent], expected: int, stream: str
+) -> None:
+    correlation = UUID(int=7)
+
+    def build() -> bytes:
+        return _wire.batch_append_request(
+            stream, expected, events, correlation_id=correlation, timeout=5.0
+        )
+
+    assert build() == _twin(build)
+
+
+@needs_c
+@given(events_strategy, st.sampled_from([ANY, NO_STREAM, 0, 300]), st.text(max_size=40))
+@settings(max_examples=200)
+def test_multi_append_request_equals_the_python_twin(
+    events: list[EncodedEvent], expected: int, stream: str
+) -> None:
+    def build() -> bytes:
+        return _wire.multi_append_request(stream, expected, events)
+
+    try:
+        ours = build()
+    except ValueError as exc:  # metadata that a multi-stream append cannot carry
+        with pytest.raises(ValueError, match=r".") as python:
+            _twin(build)
+        assert str(python.value) == str(exc)
+        return
+    assert ours == _twin(build)
+
+
+@needs_c
+def test_the_wire_functions_name_what_is_wrong() -> None:
+    assert speedups is not None
+    good = EncodedEvent(UUID(int=1), "T", b"{}", b"")
+    with pytest.raises(TypeError, match=r"events\[1\]: expected an EncodedEvent"):
+        speedups.proposed_messages([good, "x"], {}, _wire._type_map, b"", b"")  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"events\[0\]: data and metadata must be bytes"):
+        speedups.proposed_messages(
+            [EncodedEvent(UUID(int=1), "T", "{}", b"")],  # type: ignore[arg-type]
+            {},
+            _wire._type_map,
+            b"",
+            b"",
+        )
+    with pytest.raises(TypeError, match=r"events\[0\]\.id: expected a uuid\.UUID"):
+        speedups.append_records(
+            [EncodedEvent("id", "T", b"{}", b"")],  # type: ignore[arg-type]
+            {},
+            _wire._schema,
+            _wire._properties,
+            b"",
+            b"",
+        )
+
+
+_PURE_SCRIPT = """
+import json, sys
+from uuid import UUID
+from plumberd_logging import _accel, _wire
+from plumberd_logging.codec import Codec, EncodedEvent
+from plumberd_logging.streams import ANY
+from plumberd_logging._ids import new_event_id, id_text
+if sys.argv[1] == "pure":
+    assert _accel.speedups is None, "PLUMBERD_PURE_PYTHON=1 must not load the C accelerator"
+codec = Codec(client_host_name=False)
+enc = codec.encode({"Message": "hi"}, event_type="LogRecorded", event_id=UUID(int=5),
+                   created=1764752400.25, context=None)
+fresh = new_event_id()
+assert fresh.version == 4 and id_text(fresh) == str(fresh)
+events = [enc, EncodedEvent(UUID(int=9), "Other", b'{"A":1}', b"")]
+print(json.dumps({
+    "data": enc.data.hex(), "metadata": enc.metadata.hex(),
+    "v1": _wire.batch_append_request("S", ANY, events, correlation_id=UUID(int=3),
+                                     timeout=1.0).hex(),
+    "v2": _wire.multi_append_request("S", ANY, [enc]).hex(),
+}))
+"""
+
+
+@pytest.mark.slow
+def test_pure_python_mode_sends_the_same_bytes() -> None:
+    """With the accelerator switched off (or not built), the package sends the same bytes."""
+
+    def run(mode: str) -> object:
+        env = {**os.environ, "PLUMBERD_PURE_PYTHON": "1" if mode == "pure" else "0"}
+        done = subprocess.run(
+            [sys.executable, "-c", _PURE_SCRIPT, mode],
+            env=env,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    assert run("pure") == run("default")
