@@ -32,6 +32,16 @@ class Speedups(Protocol):
     def format_stamp(
         self, timestamp: float, cached: tuple[int | None, str, str], /
     ) -> str | None: ...
+    def metadata_json(
+        self,
+        event_id: str,
+        created: float,
+        cached: tuple[int | None, str, str],
+        host: str,
+        correlation: str | None,
+        causation: str | None,
+        /,
+    ) -> bytes | None: ...
     def proposed_messages(
         self,
         events: Sequence[EncodedEvent],

@@ -15,11 +15,16 @@ from datetime import datetime, timedelta, timezone
 
 from plumberd_logging._accel import speedups
 
-__all__ = ["format_timestamp", "local_zone"]
+__all__ = ["CACHED_SECONDS", "format_timestamp", "local_zone"]
 
 _ZONES: dict[int, timezone] = {}
-# (epoch second, "YYYY-MM-DDTHH:MM:SS", suffix), replaced as a whole (thread-safe reads)
-_LAST: dict[bool, tuple[int | None, str, str]] = {True: (None, "", "Z"), False: (None, "", "")}
+#: By ``utc``: (epoch second, "YYYY-MM-DDTHH:MM:SS", suffix) of the last second formatted,
+#: replaced as a whole (thread-safe reads); the C accelerator formats within it.
+CACHED_SECONDS: dict[bool, tuple[int | None, str, str]] = {
+    True: (None, "", "Z"),
+    False: (None, "", ""),
+}
+_LAST = CACHED_SECONDS
 # (timestamp, its epoch second, its ".ffffff" fraction text): the last one formatted
 _FRACTION: tuple[float, int, str] = (math.nan, 0, "")
 

@@ -6,6 +6,8 @@
  *
  *   uuid_text(value)                         -> str(value), for uuid.UUID without Python code
  *   format_stamp(timestamp, cached)          -> _clock.format_timestamp's text, or None
+ *   metadata_json(event_id, created, cached, host, correlation, causation)
+ *                                            -> metadata.standard_metadata_json's bytes, or None
  *   new_uuids(raw)                           -> a version-4 uuid.UUID per 16 bytes of raw
  *   proposed_messages(events, maps, make, head, tail)
  *                                            -> head + the v1 ProposedMessages of events + tail
@@ -148,20 +150,18 @@ round_half_even(double x)
     return rounded;
 }
 
-static PyObject *
-format_stamp(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+/* The text of `stamp` within the cached second (second, head, tail) into buffer (at least 96
+ * bytes): its length, 0 when Python must format it (another second, not a float...), -1 on
+ * an error. */
+static Py_ssize_t
+write_stamp(PyObject *stamp, PyObject *cached, char *buffer)
 {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "format_stamp(timestamp, cached) takes 2 arguments");
-        return NULL;
-    }
-    PyObject *stamp = args[0], *cached = args[1];
     if (!PyFloat_CheckExact(stamp) || !PyTuple_CheckExact(cached) || PyTuple_GET_SIZE(cached) != 3) {
-        Py_RETURN_NONE;
+        return 0;
     }
     double t = PyFloat_AS_DOUBLE(stamp);
     if (!isfinite(t) || fabs(t) > 1e15) {
-        Py_RETURN_NONE;
+        return 0;
     }
     double whole = floor(t);
     long long second = (long long)whole;
@@ -172,25 +172,24 @@ format_stamp(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     PyObject *cached_second = PyTuple_GET_ITEM(cached, 0);
     if (!PyLong_CheckExact(cached_second)) {
-        Py_RETURN_NONE;
+        return 0;
     }
     int overflow = 0;
     long long known = PyLong_AsLongLongAndOverflow(cached_second, &overflow);
     if (known == -1 && PyErr_Occurred()) {
-        return NULL;
+        return -1;
     }
     if (overflow || known != second) {
-        Py_RETURN_NONE;
+        return 0;
     }
     PyObject *head = PyTuple_GET_ITEM(cached, 1), *tail = PyTuple_GET_ITEM(cached, 2);
     if (!PyUnicode_CheckExact(head) || !PyUnicode_CheckExact(tail) || !PyUnicode_IS_ASCII(head)
         || !PyUnicode_IS_ASCII(tail)) {
-        Py_RETURN_NONE;
+        return 0;
     }
     Py_ssize_t head_len = PyUnicode_GET_LENGTH(head), tail_len = PyUnicode_GET_LENGTH(tail);
-    char buffer[96];
-    if (head_len + tail_len + 7 > (Py_ssize_t)sizeof(buffer)) {
-        Py_RETURN_NONE;
+    if (head_len + tail_len + 7 > 96) {
+        return 0;
     }
     char *p = buffer;
     memcpy(p, PyUnicode_1BYTE_DATA(head), (size_t)head_len);
@@ -212,7 +211,105 @@ format_stamp(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     memcpy(p, PyUnicode_1BYTE_DATA(tail), (size_t)tail_len);
     p += tail_len;
-    return PyUnicode_FromStringAndSize(buffer, p - buffer);
+    return p - buffer;
+}
+
+static PyObject *
+format_stamp(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "format_stamp(timestamp, cached) takes 2 arguments");
+        return NULL;
+    }
+    char buffer[96];
+    Py_ssize_t n = write_stamp(args[0], args[1], buffer);
+    if (n < 0) {
+        return NULL;
+    }
+    if (n == 0) {
+        Py_RETURN_NONE;
+    }
+    return PyUnicode_FromStringAndSize(buffer, n);
+}
+
+/* -- metadata_json -------------------------------------------------------------------------- */
+
+static int
+append(char **p, char *end, const char *text, Py_ssize_t n)
+{
+    if (n > end - *p) {
+        return -1;
+    }
+    memcpy(*p, text, (size_t)n);
+    *p += n;
+    return 0;
+}
+
+static int
+append_str(char **p, char *end, PyObject *text)
+{
+    Py_ssize_t n;
+    const char *utf8 = PyUnicode_AsUTF8AndSize(text, &n);
+    if (utf8 == NULL) {
+        return -2;
+    }
+    return append(p, end, utf8, n);
+}
+
+#define APPEND_LITERAL(p, end, literal) append(p, end, literal, (Py_ssize_t)sizeof(literal) - 1)
+
+static PyObject *
+metadata_json(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "metadata_json(event_id, created, cached, host, "
+                                         "correlation, causation) takes 6 arguments");
+        return NULL;
+    }
+    PyObject *event_id = args[0], *host = args[3], *correlation = args[4], *causation = args[5];
+    if (correlation == Py_None) {
+        correlation = causation = event_id;  /* a root event: both are its own id */
+    }
+    if (!PyUnicode_Check(event_id) || !PyUnicode_Check(host) || !PyUnicode_Check(correlation)
+        || !PyUnicode_Check(causation)) {
+        PyErr_SetString(PyExc_TypeError, "metadata_json: the ids and host must be str");
+        return NULL;
+    }
+    char stamp[96];
+    Py_ssize_t stamp_len = write_stamp(args[1], args[2], stamp);
+    if (stamp_len < 0) {
+        return NULL;
+    }
+    if (stamp_len == 0) {
+        Py_RETURN_NONE;
+    }
+    char buffer[1024];
+    char *p = buffer, *end = buffer + sizeof(buffer);
+    int failed = APPEND_LITERAL(&p, end, "{\"Created\":\"") || append(&p, end, stamp, stamp_len)
+                 || APPEND_LITERAL(&p, end, "\"");
+    int status = failed ? -1 : append_str(&p, end, host);
+    if (status == 0) {
+        status = APPEND_LITERAL(&p, end, ",\"$correlationId\":\"");
+    }
+    if (status == 0) {
+        status = append_str(&p, end, correlation);
+    }
+    if (status == 0) {
+        status = APPEND_LITERAL(&p, end, "\",\"$causationId\":\"");
+    }
+    if (status == 0) {
+        status = append_str(&p, end, causation);
+    }
+    if (status == 0) {
+        status = APPEND_LITERAL(&p, end, "\"}");
+    }
+    if (status == -2) {
+        return NULL;  /* a str that is not UTF-8 (a lone surrogate) */
+    }
+    if (status == -1) {
+        Py_RETURN_NONE;  /* longer than the buffer (a very long host name): Python writes it */
+    }
+    return PyBytes_FromStringAndSize(buffer, p - buffer);
 }
 
 /* -- proposed_messages ---------------------------------------------------------------------- */
@@ -658,6 +755,8 @@ static PyMethodDef methods[] = {
     {"new_uuids", (PyCFunction)new_uuids, METH_O, "A version-4 uuid.UUID per 16 bytes of raw."},
     {"format_stamp", (PyCFunction)(void (*)(void))format_stamp, METH_FASTCALL,
      "The text of a timestamp within the cached second (second, head, tail), else None."},
+    {"metadata_json", (PyCFunction)(void (*)(void))metadata_json, METH_FASTCALL,
+     "The standard metadata JSON within the cached second, else None."},
     {"proposed_messages", (PyCFunction)(void (*)(void))proposed_messages, METH_FASTCALL,
      "head + each event as a BatchAppendReq proposed message (field 3) + tail."},
     {"append_records", (PyCFunction)(void (*)(void))append_records, METH_FASTCALL,

@@ -6,6 +6,15 @@ from plumberd_logging.codec import EncodedEvent
 def uuid_text(value: UUID, /) -> str: ...
 def new_uuids(raw: bytes, /) -> list[UUID]: ...
 def format_stamp(timestamp: float, cached: tuple[int | None, str, str], /) -> str | None: ...
+def metadata_json(
+    event_id: str,
+    created: float,
+    cached: tuple[int | None, str, str],
+    host: str,
+    correlation: str | None,
+    causation: str | None,
+    /,
+) -> bytes | None: ...
 def proposed_messages(
     events: Sequence[EncodedEvent],
     type_maps: dict[str, bytes],

@@ -21,8 +21,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plumberd_logging import _accel, _clock, _ids, _wire
+from plumberd_logging import _accel, _clock, _ids, _wire, metadata
 from plumberd_logging.codec import EncodedEvent
+from plumberd_logging.context import CorrelationContext
 from plumberd_logging.streams import ANY, NO_STREAM
 
 speedups = _accel.speedups
@@ -110,6 +111,57 @@ def test_format_stamp_leaves_other_seconds_and_values_to_python() -> None:
     for other in (1764752401.5, 1764752400, math.nan, math.inf, 1e300):
         assert speedups.format_stamp(other, cached) is None
     assert speedups.format_stamp(1.5, (None, "", "Z")) is None
+
+
+contexts = st.none() | st.builds(
+    CorrelationContext,
+    correlation_id=uuids,
+    causation_id=uuids,
+    user_id=st.none() | st.text(max_size=20),
+)
+
+
+def _metadata_twin(*args: object) -> bytes:
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(metadata, "_METADATA_JSON", None)
+        return metadata.standard_metadata_json(*args)  # type: ignore[arg-type]
+
+
+@needs_c
+@given(uuids, stamps | st.none(), contexts, st.sampled_from(["event_id", "omit"]), st.booleans())
+@settings(max_examples=300)
+def test_metadata_json_equals_the_python_twin(
+    event_id: UUID, created: float | None, context: CorrelationContext | None, root: str, host: bool
+) -> None:
+    text = str(event_id)
+    if created is not None:
+        _clock.format_timestamp(created, utc=False)  # the second is cached: C writes it
+    ours = metadata.standard_metadata_json(text, created, context, root, host)  # type: ignore[arg-type]
+    if created is None:  # now: the twin would read another clock; compare the shape
+        assert (
+            json.loads(ours).keys()
+            == json.loads(_metadata_twin(text, None, context, root, host)).keys()
+        )
+    else:
+        assert ours == _metadata_twin(text, created, context, root, host)
+
+
+@needs_c
+def test_metadata_json_leaves_long_and_odd_values_to_python() -> None:
+    assert speedups is not None
+    _clock.format_timestamp(1764752400.25, utc=True)
+    cached = _clock.CACHED_SECONDS[True]
+    made = speedups.metadata_json("a", 1764752400.5, cached, ',"ClientHostName":"hôte"', None, None)
+    created = '"Created":"2025-12-03T09:00:00.5Z"'
+    ids = '"$correlationId":"a","$causationId":"a"'
+    assert made == f'{{{created},"ClientHostName":"hôte",{ids}}}'.encode()
+    long_host = ',"ClientHostName":"' + "h" * 2000 + '"'
+    assert speedups.metadata_json("a", 1764752400.5, cached, long_host, None, None) is None
+    assert speedups.metadata_json("a", 1764752401.5, cached, "", None, None) is None  # new second
+    with pytest.raises(TypeError, match="must be str"):
+        speedups.metadata_json("a", 1764752400.5, cached, "", UUID(int=1), "b")  # type: ignore[arg-type]
+    with pytest.raises(UnicodeEncodeError):
+        speedups.metadata_json("\ud800", 1764752400.5, cached, "", None, None)
 
 
 def _event(
