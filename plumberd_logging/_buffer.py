@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from uuid import UUID
 
+from plumberd_logging._accel import speedups
 from plumberd_logging._diagnostics import Tally, report
 from plumberd_logging.errors import QueueFull, WriterClosed
 from plumberd_logging.streams import ANY
@@ -35,6 +36,10 @@ __all__ = ["Buffer", "Builder", "FailureSink", "Overflow", "Receipt", "failed_re
 Overflow = Literal["block", "drop_newest", "drop_oldest", "spool"]
 OVERFLOWS = ("block", "drop_newest", "drop_oldest", "spool")
 PENDING, DELIVERED, FAILED = 0, 1, 2
+# A queued receipt is walked by no cycle collection (it is reachable from the queue anyway);
+# tracked again once resolved. Pure Python cannot untrack: both are None there.
+_UNTRACK = speedups.untrack if speedups is not None else None
+_TRACK = speedups.track if speedups is not None else None
 SPOOL = object()  # add(): the caller must store this event on disk (overflow="spool")
 
 
@@ -230,6 +235,8 @@ class Buffer:
                     self._wait_for_space()
             r._seq = seq = self.next_seq
             self.next_seq = seq + 1
+            if _UNTRACK is not None:  # walked by no collection while queued (tracked when done)
+                _UNTRACK(r)
             self.queue.append(r)
             self.count = count = self.count + 1
             wake = self.idle or count == self.batch_events
@@ -283,6 +290,8 @@ class Buffer:
                     r._position = position
                     r._state = DELIVERED
                     self.sent += 1
+                    if _TRACK is not None:
+                        _TRACK(r)
             self.progress.notify_all()
 
     def resolve(
@@ -297,6 +306,8 @@ class Buffer:
                 return False
             r._error = exc
             r._state = FAILED
+            if _TRACK is not None:
+                _TRACK(r)
             (self.dead if dead else self.dropped)[reason] += 1
             if queued:
                 self.progress.notify_all()
@@ -322,6 +333,19 @@ class Buffer:
     def wait(self, predicate: Callable[[], bool], timeout: float | None) -> bool:
         with self.progress:
             return self.progress.wait_for(predicate, timeout)
+
+    def release(self) -> None:
+        """Let the cycle collector walk every receipt still queued or in flight again: this
+        buffer is left behind (a forked child's copy of its parent's queue)."""
+        if _TRACK is not None:
+            for r in (*self.inflight, *self.queue):
+                _TRACK(r)
+
+    def settled(self, r: Receipt) -> None:
+        """``r`` reached its final state outside :meth:`deliver` and :meth:`resolve` (with the
+        lock held): the cycle collector walks it again."""
+        if _TRACK is not None:
+            _TRACK(r)
 
     def unresolved(self) -> list[Receipt]:
         """Every event not resolved yet, oldest first (with the lock held)."""

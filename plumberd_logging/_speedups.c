@@ -9,6 +9,7 @@
  *   metadata_json(event_id, created, cached, host, correlation, causation)
  *                                            -> metadata.standard_metadata_json's bytes, or None
  *   new_uuids(raw)                           -> a version-4 uuid.UUID per 16 bytes of raw
+ *   untrack(receipt), track(receipt)          -> the cycle collector stops / resumes walking it
  *   proposed_messages(events, maps, make, head, tail)
  *                                            -> head + the v1 ProposedMessages of events + tail
  *   append_records(events, schemas, schema, properties, head, tail)
@@ -132,6 +133,12 @@ new_uuids(PyObject *module, PyObject *raw)
             return NULL;
         }
         Py_DECREF(number);
+        /* Not tracked by the cycle collector: a UUID holds an int and an enum member, it can
+           be in no reference cycle. Queued ids (and the EncodedEvent tuples holding them, which
+           the collector then untracks itself) are no longer walked by every collection. */
+        if (PyObject_GC_IsTracked(value)) {
+            PyObject_GC_UnTrack(value);
+        }
         PyList_SET_ITEM(out, i, value);
     }
     return out;
@@ -748,6 +755,34 @@ done:
     return out;
 }
 
+/* -- untrack / track ------------------------------------------------------------------------ */
+
+/* A queued receipt is reachable from its writer's queue for as long as it is queued: the
+ * cycle collector has nothing to find in it, and walking thousands of them in every collection
+ * is what a burst paid most for. The writer untracks a receipt when it is queued and tracks it
+ * again when it is resolved (a receipt the application keeps may then be in its cycles). */
+static PyObject *
+untrack(PyObject *module, PyObject *value)
+{
+#ifndef Py_GIL_DISABLED
+    if (PyObject_IS_GC(value) && PyObject_GC_IsTracked(value)) {
+        PyObject_GC_UnTrack(value);
+    }
+#endif
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+track(PyObject *module, PyObject *value)
+{
+#ifndef Py_GIL_DISABLED
+    if (PyObject_IS_GC(value) && !PyObject_GC_IsTracked(value)) {
+        PyObject_GC_Track(value);
+    }
+#endif
+    Py_RETURN_NONE;
+}
+
 /* -- module --------------------------------------------------------------------------------- */
 
 static PyMethodDef methods[] = {
@@ -759,6 +794,8 @@ static PyMethodDef methods[] = {
      "The standard metadata JSON within the cached second, else None."},
     {"proposed_messages", (PyCFunction)(void (*)(void))proposed_messages, METH_FASTCALL,
      "head + each event as a BatchAppendReq proposed message (field 3) + tail."},
+    {"untrack", (PyCFunction)untrack, METH_O, "Stop the cycle collector walking value."},
+    {"track", (PyCFunction)track, METH_O, "Let the cycle collector walk value again."},
     {"append_records", (PyCFunction)(void (*)(void))append_records, METH_FASTCALL,
      "head + each event as a v2 AppendRequest record (field 2) + tail."},
     {NULL, NULL, 0, NULL},

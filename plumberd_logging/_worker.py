@@ -189,6 +189,7 @@ class Worker:
             with buffer.lock:
                 for r in on_disk:
                     r._error, r._state = error, FAILED
+                    buffer.settled(r)
                 buffer.progress.notify_all()
         for r in left:
             if r._spool_seq is None:

@@ -276,6 +276,7 @@ class EventWriter:
         if spill is not None:
             spool = spill.after_fork(self._buffer).spool
         self._transport.reset()
+        self._buffer.release()  # the parent's queue, never sent from here
         self._fresh(spool)
 
     def _owner_pid(self) -> int:
