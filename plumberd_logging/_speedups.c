@@ -9,6 +9,8 @@
  *   metadata_json(event_id, created, cached, host, correlation, causation)
  *                                            -> metadata.standard_metadata_json's bytes, or None
  *   new_uuids(raw)                           -> a version-4 uuid.UUID per 16 bytes of raw
+ *   log_json(payload, event_id, service, host, cached)
+ *                                            -> _capture.LogEventSpec.build's body as JSON, or None
  *   untrack(receipt), track(receipt)          -> the cycle collector stops / resumes walking it
  *   proposed_messages(events, maps, make, head, tail)
  *                                            -> head + the v1 ProposedMessages of events + tail
@@ -755,6 +757,252 @@ done:
     return out;
 }
 
+/* -- log_json ------------------------------------------------------------------------------- */
+
+/* A growing output buffer. */
+typedef struct {
+    char *data;
+    Py_ssize_t size, capacity;
+} Out;
+
+static int
+out_reserve(Out *out, Py_ssize_t more)
+{
+    if (out->size + more <= out->capacity) {
+        return 0;
+    }
+    Py_ssize_t capacity = out->capacity * 2;
+    if (capacity < out->size + more) {
+        capacity = out->size + more + 256;
+    }
+    char *data = PyMem_Realloc(out->data, (size_t)capacity);
+    if (data == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    out->data = data;
+    out->capacity = capacity;
+    return 0;
+}
+
+static int
+out_write(Out *out, const char *text, Py_ssize_t n)
+{
+    if (out_reserve(out, n) < 0) {
+        return -1;
+    }
+    memcpy(out->data + out->size, text, (size_t)n);
+    out->size += n;
+    return 0;
+}
+
+#define OUT_LITERAL(out, literal) out_write(out, literal, (Py_ssize_t)sizeof(literal) - 1)
+
+/* A JSON string as orjson writes it: `"` and `\` escaped, \b \t \n \f \r, other control
+ * characters as \u00xx, everything else (DEL, non-ASCII) as UTF-8. 1 when the text cannot be
+ * written here (a lone surrogate: orjson refuses it, the Python path says where). */
+static int
+out_string(Out *out, PyObject *text)
+{
+    Py_ssize_t n;
+    const char *utf8 = PyUnicode_AsUTF8AndSize(text, &n);
+    if (utf8 == NULL) {
+        PyErr_Clear();
+        return 1;
+    }
+    if (out_reserve(out, n * 6 + 2) < 0) {
+        return -1;
+    }
+    char *p = out->data + out->size;
+    *p++ = '"';
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)utf8[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *p++ = (char)c;
+            continue;
+        }
+        *p++ = '\\';
+        switch (c) {
+        case '"': *p++ = '"'; break;
+        case '\\': *p++ = '\\'; break;
+        case '\b': *p++ = 'b'; break;
+        case '\t': *p++ = 't'; break;
+        case '\n': *p++ = 'n'; break;
+        case '\f': *p++ = 'f'; break;
+        case '\r': *p++ = 'r'; break;
+        default:
+            *p++ = 'u';
+            *p++ = '0';
+            *p++ = '0';
+            *p++ = HEX[c >> 4];
+            *p++ = HEX[c & 0xF];
+        }
+    }
+    *p++ = '"';
+    out->size = p - out->data;
+    return 0;
+}
+
+/* A str or None (null); 1 for anything else (the Python path writes it). */
+static int
+out_optional_string(Out *out, PyObject *value)
+{
+    if (value == Py_None) {
+        return OUT_LITERAL(out, "null");
+    }
+    if (!PyUnicode_CheckExact(value)) {
+        return 1;
+    }
+    return out_string(out, value);
+}
+
+/* An int (within orjson's 64-bit range) or None; 1 for anything else (bool, big, ...). */
+static int
+out_optional_int(Out *out, PyObject *value)
+{
+    if (value == Py_None) {
+        return OUT_LITERAL(out, "null");
+    }
+    if (!PyLong_CheckExact(value)) {
+        return 1;
+    }
+    int overflow = 0;
+    long long n = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (n == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (overflow) {
+        return 1;
+    }
+    char digits[32];
+    int length = snprintf(digits, sizeof(digits), "%lld", n);
+    return out_write(out, digits, length);
+}
+
+/* The message: str(msg) % args when there are args (logging's getMessage); NULL with no
+ * exception set when formatting fails (the Python path words that failure). */
+static PyObject *
+log_message(PyObject *msg, PyObject *args)
+{
+    PyObject *text = PyObject_Str(msg);
+    if (text == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    int has_args = PyObject_IsTrue(args);
+    if (has_args <= 0) {
+        if (has_args < 0) {
+            PyErr_Clear();
+            Py_DECREF(text);
+            return NULL;
+        }
+        return text;
+    }
+    PyObject *message = PyUnicode_Format(text, args);
+    Py_DECREF(text);
+    if (message == NULL) {
+        PyErr_Clear();
+    }
+    return message;
+}
+
+static PyObject *
+log_json(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError,
+                        "log_json(payload, event_id, service, host, cached) takes 5 arguments");
+        return NULL;
+    }
+    PyObject *payload = args[0], *event_id = args[1], *service = args[2], *host = args[3];
+    if (!PyTuple_CheckExact(payload) || PyTuple_GET_SIZE(payload) != 12
+        || !PyUnicode_CheckExact(event_id) || !PyUnicode_CheckExact(service)
+        || !PyUnicode_CheckExact(host)) {
+        Py_RETURN_NONE;
+    }
+    PyObject *name = PyTuple_GET_ITEM(payload, 0), *level = PyTuple_GET_ITEM(payload, 1);
+    PyObject *msg = PyTuple_GET_ITEM(payload, 2), *msg_args = PyTuple_GET_ITEM(payload, 3);
+    PyObject *created = PyTuple_GET_ITEM(payload, 4), *exc_info = PyTuple_GET_ITEM(payload, 5);
+    PyObject *exc_text = PyTuple_GET_ITEM(payload, 6), *thread = PyTuple_GET_ITEM(payload, 7);
+    PyObject *process = PyTuple_GET_ITEM(payload, 8), *module_name = PyTuple_GET_ITEM(payload, 9);
+    PyObject *function = PyTuple_GET_ITEM(payload, 10), *line = PyTuple_GET_ITEM(payload, 11);
+    if (exc_info != Py_None || exc_text != Py_None || !PyUnicode_CheckExact(level)
+        || !PyUnicode_CheckExact(name)) {
+        Py_RETURN_NONE;  /* an exception to describe, or odd values: the Python path */
+    }
+    char stamp[96];
+    Py_ssize_t stamp_len = write_stamp(created, args[4], stamp);
+    if (stamp_len <= 0) {
+        if (stamp_len < 0) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    PyObject *message = log_message(msg, msg_args);
+    if (message == NULL) {
+        Py_RETURN_NONE;
+    }
+    PyObject *template = NULL;
+    if (PyUnicode_CheckExact(msg)) {
+        template = Py_NewRef(msg);
+    }
+    else if ((template = PyObject_Str(msg)) == NULL) {
+        PyErr_Clear();
+        Py_DECREF(message);
+        Py_RETURN_NONE;
+    }
+    Out out = {PyMem_Malloc(512), 0, 512};
+    PyObject *result = NULL;
+    if (out.data == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int status = 0;
+#define STEP(call) \
+    if (status == 0) { \
+        status = (call); \
+    }
+    STEP(OUT_LITERAL(&out, "{\"Id\":"));
+    STEP(out_string(&out, event_id));
+    STEP(OUT_LITERAL(&out, ",\"Level\":"));
+    STEP(out_string(&out, level));
+    STEP(OUT_LITERAL(&out, ",\"Logger\":"));
+    STEP(out_string(&out, name));
+    STEP(OUT_LITERAL(&out, ",\"Message\":"));
+    STEP(out_optional_string(&out, message));
+    STEP(OUT_LITERAL(&out, ",\"Template\":"));
+    STEP(out_optional_string(&out, template));
+    STEP(OUT_LITERAL(&out, ",\"Timestamp\":\""));
+    STEP(out_write(&out, stamp, stamp_len));
+    STEP(OUT_LITERAL(&out, "\",\"Exception\":null,\"Thread\":"));
+    STEP(out_optional_string(&out, thread));
+    STEP(OUT_LITERAL(&out, ",\"Process\":"));
+    STEP(out_optional_int(&out, process));
+    STEP(OUT_LITERAL(&out, ",\"Host\":"));
+    STEP(out_string(&out, host));
+    STEP(OUT_LITERAL(&out, ",\"Service\":"));
+    STEP(out_string(&out, service));
+    STEP(OUT_LITERAL(&out, ",\"Module\":"));
+    STEP(out_optional_string(&out, module_name));
+    STEP(OUT_LITERAL(&out, ",\"Function\":"));
+    STEP(out_optional_string(&out, function));
+    STEP(OUT_LITERAL(&out, ",\"Line\":"));
+    STEP(out_optional_int(&out, line));
+    STEP(OUT_LITERAL(&out, ",\"Properties\":{}}"));
+#undef STEP
+    if (status == 0) {
+        result = PyBytes_FromStringAndSize(out.data, out.size);
+    }
+    else if (status > 0) {
+        result = Py_NewRef(Py_None);  /* a value only the Python path writes */
+    }
+done:
+    PyMem_Free(out.data);
+    Py_DECREF(message);
+    Py_DECREF(template);
+    return result;
+}
+
 /* -- untrack / track ------------------------------------------------------------------------ */
 
 /* A queued receipt is reachable from its writer's queue for as long as it is queued: the
@@ -794,6 +1042,8 @@ static PyMethodDef methods[] = {
      "The standard metadata JSON within the cached second, else None."},
     {"proposed_messages", (PyCFunction)(void (*)(void))proposed_messages, METH_FASTCALL,
      "head + each event as a BatchAppendReq proposed message (field 3) + tail."},
+    {"log_json", (PyCFunction)(void (*)(void))log_json, METH_FASTCALL,
+     "The LogRecorded body JSON of a compact log record, else None."},
     {"untrack", (PyCFunction)untrack, METH_O, "Stop the cycle collector walking value."},
     {"track", (PyCFunction)track, METH_O, "Let the cycle collector walk value again."},
     {"append_records", (PyCFunction)(void (*)(void))append_records, METH_FASTCALL,

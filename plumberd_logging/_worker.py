@@ -24,11 +24,11 @@ from typing import Any, TypeVar
 from plumberd_logging._buffer import FAILED, PENDING, Buffer, Receipt
 from plumberd_logging._delivery import Delivery, Stopped
 from plumberd_logging._diagnostics import library_thread, report
-from plumberd_logging._ids import new_event_id
+from plumberd_logging._ids import id_text, new_event_id
 from plumberd_logging._retry import RetryPolicy
 from plumberd_logging._spill import Spill
 from plumberd_logging._transport import Transport
-from plumberd_logging.codec import Codec
+from plumberd_logging.codec import Codec, EncodedEvent
 from plumberd_logging.errors import (
     EventTooLarge,
     InvalidEvent,
@@ -468,12 +468,37 @@ class Worker:
         """Encode ``r`` once (its id is fixed from here on); dead-letter it if it cannot be."""
         return self._encode(r)
 
+    def _encode_json(
+        self, r: Receipt, build_json: Callable[[object, str], tuple[bytes, str] | None]
+    ) -> bool | None:
+        """Encode ``r`` from its builder's JSON body (as :meth:`_encode`: False when it is
+        dead-lettered); None when the builder leaves it to ``build`` (nothing changed)."""
+        event_id = new_event_id()
+        built = build_json(r._event, id_text(event_id))
+        if built is None:
+            return None
+        data, built_type = built
+        r._encoded = encoded = self.options.codec.encode_json(
+            data,
+            event_id,
+            r._event_type or built_type,
+            r._metadata,
+            created=r._created,
+            context=r._context,
+        )
+        return self._encoded_checks(r, encoded)
+
     def _encode(self, r: Receipt) -> bool:
         options = self.options
         try:
             event, event_type = r._event, r._event_type
-            if r._builder is not None:
-                event, built_type = r._builder.build(event)
+            builder = r._builder
+            if builder is not None:
+                fast = getattr(builder, "build_json", None)  # optional: the body as JSON
+                done = None if fast is None else self._encode_json(r, fast)
+                if done is not None:
+                    return done
+                event, built_type = builder.build(event)
                 event_type = event_type or built_type
             event_id = None
             cls = type(event)
@@ -496,13 +521,17 @@ class Worker:
         except Exception as exc:  # a bug in a user's object (a property raising, ...)
             self.dead_letter(r, "invalid", InvalidEvent(f"{type(exc).__name__}: {exc}"))
             return False
+        return self._encoded_checks(r, encoded)
+
+    def _encoded_checks(self, r: Receipt, encoded: EncodedEvent) -> bool:
+        """Size ``r`` (now encoded); dead-letter it when the server would refuse it."""
         r._size = size = len(encoded.data) + len(encoded.metadata)
         meta = r._metadata
         r._strings_only = meta is None or all(isinstance(v, str) for v in meta.custom.values())
-        if size > options.max_append:
+        if size > self.options.max_append:
             too_large = EventTooLarge(
                 f"event {encoded.id} ({encoded.type}) is {size} bytes; the server accepts at "
-                f"most {options.max_append} per append"
+                f"most {self.options.max_append} per append"
             )
             self.dead_letter(r, too_large.dead_letter_reason, too_large)
             return False

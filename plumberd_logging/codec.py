@@ -174,23 +174,7 @@ class Codec:
             eid_text = id_text(eid)
             if "Id" in body:
                 body["Id"] = eid_text
-        ctx = current_context() if context is CAPTURE else context
-        assert not isinstance(ctx, _Capture)
-        custom = None if metadata is None else custom_metadata(metadata)
-        if not custom and not isinstance(created, datetime):  # the common case: no dict built
-            meta_json = standard_metadata_json(
-                eid_text, created, ctx, self.root_correlation, self.client_host_name
-            )
-        else:
-            meta = build_metadata(
-                eid_text,
-                custom,
-                created=created,
-                context=ctx,
-                root_correlation=self.root_correlation,
-                client_host_name=self.client_host_name,
-            )
-            meta_json = self.dumps(meta, "Metadata")
+        meta_json = self._metadata(eid_text, metadata, created, context)
         try:  # dumps(), inline: this runs for every event
             data = _dumps(body, default=_exact_number)
         except JSONEncodeError:
@@ -198,6 +182,51 @@ class Codec:
         # a right-sized copy, as dumps() makes; _with_id makes a new object anyway
         data = bytes(memoryview(data)) if id_first is None else _with_id(id_first, data)
         return _encoded(EncodedEvent, (eid, name, data, meta_json))
+
+    def encode_json(
+        self,
+        data: bytes,
+        event_id: UUID,
+        event_type: str,
+        metadata: Metadata | None,
+        *,
+        created: float | None,
+        context: CorrelationContext | None,
+    ) -> EncodedEvent:
+        """An event whose body is already JSON written to these rules, ``"Id"`` (the text of
+        ``event_id``) first: the metadata is added. For the writer's log lines (their body is
+        written in C, the same bytes :meth:`encode` writes for the ``LogRecorded`` mapping)."""
+        name = (
+            event_type
+            if type(event_type) is str and event_type in _TYPES
+            else _checked_type(event_type)
+        )
+        meta_json = self._metadata(id_text(event_id), metadata, created, context)
+        return _encoded(EncodedEvent, (event_id, name, data, meta_json))
+
+    def _metadata(
+        self,
+        eid_text: str,
+        metadata: Metadata | Mapping[str, Any] | None,
+        created: float | datetime | None,
+        context: CorrelationContext | _Capture | None,
+    ) -> bytes:
+        ctx = current_context() if context is CAPTURE else context
+        assert not isinstance(ctx, _Capture)
+        custom = None if metadata is None else custom_metadata(metadata)
+        if not custom and not isinstance(created, datetime):  # the common case: no dict built
+            return standard_metadata_json(
+                eid_text, created, ctx, self.root_correlation, self.client_host_name
+            )
+        meta = build_metadata(
+            eid_text,
+            custom,
+            created=created,
+            context=ctx,
+            root_correlation=self.root_correlation,
+            client_host_name=self.client_host_name,
+        )
+        return self.dumps(meta, "Metadata")
 
     def dumps(self, value: Any, where: str) -> bytes:
         """Compact UTF-8 JSON of an already converted value (Decimals unquoted)."""

@@ -9,12 +9,14 @@ here every C function is checked against its twin on generated inputs.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import subprocess
 import sys
 import uuid
 from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -22,8 +24,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from plumberd_logging import _accel, _clock, _ids, _wire, metadata
-from plumberd_logging.codec import EncodedEvent
+from plumberd_logging._capture import LogEventSpec, compact_record
+from plumberd_logging.codec import Codec, EncodedEvent
 from plumberd_logging.context import CorrelationContext
+from plumberd_logging.errors import InvalidEvent
 from plumberd_logging.streams import ANY, NO_STREAM
 
 speedups = _accel.speedups
@@ -307,3 +311,83 @@ def test_pure_python_mode_sends_the_same_bytes() -> None:
         return json.loads(done.stdout)
 
     assert run("pure") == run("default")
+
+
+class _Odd:
+    def __str__(self) -> str:
+        return "odd <\x01> object"
+
+
+_texts = st.text(max_size=30)
+_message_parts = st.one_of(
+    st.tuples(_texts, st.just(())),
+    st.tuples(st.just("order %s placed by %s"), st.just((1, "alice"))),
+    st.tuples(st.just("%(user)s did it"), st.just({"user": "bob"})),
+    st.tuples(st.just(_Odd()), st.just(())),
+    st.tuples(_texts, st.just(("x",))),  # mostly a formatting failure: worded by Python
+)
+_payloads = st.builds(
+    lambda name, level, parts, created, thread, process, module, fn, line: (
+        name,
+        level,
+        parts[0],
+        parts[1],
+        created,
+        None,
+        None,
+        thread,
+        process,
+        module,
+        fn,
+        line,
+    ),
+    _texts,  # logger name
+    st.sampled_from(["INFO", "WARNING", "Level 5"]) | _texts,
+    _message_parts,
+    stamps,
+    st.none() | _texts,  # thread name
+    st.none() | st.integers(-(2**63), 2**63 - 1),  # process
+    _texts,  # module
+    st.none() | _texts,  # function
+    st.integers(0, 2**31),  # line
+)
+_odd_payloads = _payloads.map(
+    lambda p: (*p[:8], 2**64 - 1, *p[9:11], True)  # a process id orjson writes, a bool line
+)
+
+
+@needs_c
+@given(_payloads | _odd_payloads, st.builds(UUID, int=st.integers(1, 2**128 - 1)))
+@settings(max_examples=400)
+def test_log_json_equals_the_built_and_encoded_body(
+    payload: tuple[Any, ...], event_id: UUID
+) -> None:
+    spec = LogEventSpec("svc-ü", None, "LogRecorded", "drop_newest", "test")
+    body, event_type = spec.build(payload)  # also caches the second
+    try:
+        reference = (
+            Codec()
+            .encode(body, None, event_type=event_type, event_id=event_id, created=1.5, context=None)
+            .data
+        )
+    except InvalidEvent:  # what orjson cannot write (a lone surrogate, a 70-bit int)
+        reference = None
+    built = spec.build_json(payload, str(event_id))
+    if built is not None:
+        assert built == (reference, "LogRecorded")
+
+
+@needs_c
+def test_log_json_writes_a_plain_line_and_leaves_exceptions_to_python() -> None:
+    spec = LogEventSpec("svc", None, "LogRecorded", "drop_newest", "test")
+    record = logging.LogRecord("app", logging.INFO, "x.py", 7, "hi %s", ("bob",), None)
+    payload = compact_record(record)
+    spec.build(payload)  # caches the second
+    built = spec.build_json(payload, "id-1")
+    assert built is not None
+    assert json.loads(built[0])["Message"] == "hi bob"
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        failing = logging.LogRecord("app", logging.ERROR, "x.py", 7, "bad", (), sys.exc_info())
+    assert spec.build_json(compact_record(failing), "id-2") is None
