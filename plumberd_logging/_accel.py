@@ -38,6 +38,17 @@ class Speedups(Protocol):
         cached: tuple[int | None, str, str],
         /,
     ) -> bytes | None: ...
+    def structlog_json(
+        self,
+        payload: object,
+        event_id: str,
+        service: str,
+        host: str,
+        cached: tuple[int | None, str, str],
+        pid: int,
+        skip: frozenset[str],
+        /,
+    ) -> bytes | None: ...
     def untrack(self, value: object, /) -> None: ...
     def track(self, value: object, /) -> None: ...
     def format_stamp(

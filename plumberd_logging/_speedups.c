@@ -11,6 +11,8 @@
  *   new_uuids(raw)                           -> a version-4 uuid.UUID per 16 bytes of raw
  *   log_json(payload, event_id, service, host, cached)
  *                                            -> _capture.LogEventSpec.build's body as JSON, or None
+ *   structlog_json(payload, event_id, service, host, cached, pid, skip)
+ *                                            -> _capture.StructlogEventSpec.build's, or None
  *   untrack(receipt), track(receipt)          -> the cycle collector stops / resumes walking it
  *   proposed_messages(events, maps, make, head, tail)
  *                                            -> head + the v1 ProposedMessages of events + tail
@@ -1003,6 +1005,197 @@ done:
     return result;
 }
 
+/* -- structlog_json ------------------------------------------------------------------------- */
+
+/* A property value: str, int (64-bit), bool, None, or a list/tuple of those (a JSON array);
+ * 1 for anything else (the Python path converts it). */
+static int
+out_simple(Out *out, PyObject *value, int depth)
+{
+    if (value == Py_None) {
+        return OUT_LITERAL(out, "null");
+    }
+    if (value == Py_True) {
+        return OUT_LITERAL(out, "true");
+    }
+    if (value == Py_False) {
+        return OUT_LITERAL(out, "false");
+    }
+    if (PyUnicode_CheckExact(value)) {
+        return out_string(out, value);
+    }
+    if (PyLong_CheckExact(value)) {
+        int overflow = 0;
+        long long n = PyLong_AsLongLongAndOverflow(value, &overflow);
+        if (n == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (overflow) {
+            return 1;
+        }
+        char digits[32];
+        int length = snprintf(digits, sizeof(digits), "%lld", n);
+        return out_write(out, digits, length);
+    }
+    if (depth == 0 && (PyList_CheckExact(value) || PyTuple_CheckExact(value))) {
+        PyObject *items = PySequence_Fast(value, "");
+        if (items == NULL) {
+            return -1;
+        }
+        int status = OUT_LITERAL(out, "[");
+        Py_ssize_t n = PySequence_Fast_GET_SIZE(items);
+        for (Py_ssize_t i = 0; i < n && status == 0; i++) {
+            if (i) {
+                status = OUT_LITERAL(out, ",");
+            }
+            if (status == 0) {
+                status = out_simple(out, PySequence_Fast_GET_ITEM(items, i), 1);
+            }
+        }
+        if (status == 0) {
+            status = OUT_LITERAL(out, "]");
+        }
+        Py_DECREF(items);
+        return status;
+    }
+    return 1;
+}
+
+/* d.get(key) (borrowed), or NULL with an exception set, or NULL without one (missing). */
+static PyObject *
+dict_get(PyObject *d, const char *key)
+{
+    return PyDict_GetItemString(d, key);
+}
+
+static PyObject *
+structlog_json(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "structlog_json(payload, event_id, service, host, "
+                                         "cached, pid, skip) takes 7 arguments");
+        return NULL;
+    }
+    PyObject *payload = args[0], *event_id = args[1], *service = args[2], *host = args[3];
+    PyObject *pid = args[5], *skip = args[6];
+    if (!PyTuple_CheckExact(payload) || PyTuple_GET_SIZE(payload) != 4
+        || !PyUnicode_CheckExact(event_id) || !PyUnicode_CheckExact(service)
+        || !PyUnicode_CheckExact(host) || !PyFrozenSet_CheckExact(skip)) {
+        Py_RETURN_NONE;
+    }
+    PyObject *d = PyTuple_GET_ITEM(payload, 0), *method = PyTuple_GET_ITEM(payload, 1);
+    PyObject *created = PyTuple_GET_ITEM(payload, 2), *thread = PyTuple_GET_ITEM(payload, 3);
+    if (!PyDict_CheckExact(d) || !PyUnicode_CheckExact(method)
+        || dict_get(d, "exception") != NULL || dict_get(d, "exc_info") != NULL) {
+        Py_RETURN_NONE;  /* an exception to describe, or odd values: the Python path */
+    }
+    PyObject *message = dict_get(d, "event");
+    PyObject *level = dict_get(d, "level");
+    PyObject *logger = dict_get(d, "logger");
+    int truthy = level == NULL ? 0 : PyObject_IsTrue(level);
+    if (truthy < 0) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    if (!truthy) {  /* `d.pop("level", None) or method` */
+        level = method;
+    }
+    if ((message != NULL && !PyUnicode_CheckExact(message)) || !PyUnicode_CheckExact(level)
+        || (logger != NULL && logger != Py_None && !PyUnicode_CheckExact(logger))) {
+        Py_RETURN_NONE;
+    }
+    char stamp[96];
+    Py_ssize_t stamp_len = write_stamp(created, args[4], stamp);
+    if (stamp_len <= 0) {
+        if (stamp_len < 0) {
+            return NULL;
+        }
+        Py_RETURN_NONE;
+    }
+    PyObject *upper = PyObject_CallMethod(level, "upper", NULL);
+    if (upper == NULL) {
+        return NULL;
+    }
+    Out out = {PyMem_Malloc(512), 0, 512};
+    PyObject *result = NULL;
+    if (out.data == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int status = 0;
+#define STEP(call) \
+    if (status == 0) { \
+        status = (call); \
+    }
+    STEP(OUT_LITERAL(&out, "{\"Id\":"));
+    STEP(out_string(&out, event_id));
+    STEP(OUT_LITERAL(&out, ",\"Level\":"));
+    STEP(out_string(&out, upper));
+    STEP(OUT_LITERAL(&out, ",\"Logger\":"));
+    if (logger != NULL && logger != Py_None && PyUnicode_GET_LENGTH(logger) > 0) {
+        STEP(out_string(&out, logger));
+    }
+    else {
+        STEP(OUT_LITERAL(&out, "\"\""));
+    }
+    for (int twice = 0; twice < 2; twice++) {  /* Message, then Template: the same text */
+        STEP(twice ? OUT_LITERAL(&out, ",\"Template\":") : OUT_LITERAL(&out, ",\"Message\":"));
+        if (message != NULL) {
+            STEP(out_string(&out, message));
+        }
+        else {
+            STEP(OUT_LITERAL(&out, "\"\""));
+        }
+    }
+    STEP(OUT_LITERAL(&out, ",\"Timestamp\":\""));
+    STEP(out_write(&out, stamp, stamp_len));
+    STEP(OUT_LITERAL(&out, "\",\"Exception\":null,\"Thread\":"));
+    STEP(out_optional_string(&out, thread));
+    STEP(OUT_LITERAL(&out, ",\"Process\":"));
+    STEP(out_optional_int(&out, pid));
+    STEP(OUT_LITERAL(&out, ",\"Host\":"));
+    STEP(out_string(&out, host));
+    STEP(OUT_LITERAL(&out, ",\"Service\":"));
+    STEP(out_string(&out, service));
+    STEP(OUT_LITERAL(&out, ",\"Properties\":{"));
+    Py_ssize_t position = 0;
+    PyObject *key, *value;
+    int first = 1;
+    while (status == 0 && PyDict_Next(d, &position, &key, &value)) {
+        if (!PyUnicode_CheckExact(key)) {
+            status = 1;
+            break;
+        }
+        int skipped = PySet_Contains(skip, key);
+        if (skipped < 0) {
+            status = -1;
+            break;
+        }
+        if (skipped) {
+            continue;
+        }
+        if (!first) {
+            STEP(OUT_LITERAL(&out, ","));
+        }
+        first = 0;
+        STEP(out_string(&out, key));
+        STEP(OUT_LITERAL(&out, ":"));
+        STEP(out_simple(&out, value, 0));
+    }
+    STEP(OUT_LITERAL(&out, "}}"));
+#undef STEP
+    if (status == 0) {
+        result = PyBytes_FromStringAndSize(out.data, out.size);
+    }
+    else if (status > 0) {
+        result = Py_NewRef(Py_None);  /* a value only the Python path writes */
+    }
+done:
+    PyMem_Free(out.data);
+    Py_DECREF(upper);
+    return result;
+}
+
 /* -- untrack / track ------------------------------------------------------------------------ */
 
 /* A queued receipt is reachable from its writer's queue for as long as it is queued: the
@@ -1044,6 +1237,8 @@ static PyMethodDef methods[] = {
      "head + each event as a BatchAppendReq proposed message (field 3) + tail."},
     {"log_json", (PyCFunction)(void (*)(void))log_json, METH_FASTCALL,
      "The LogRecorded body JSON of a compact log record, else None."},
+    {"structlog_json", (PyCFunction)(void (*)(void))structlog_json, METH_FASTCALL,
+     "The LogRecorded body JSON of a structlog line, else None."},
     {"untrack", (PyCFunction)untrack, METH_O, "Stop the cycle collector walking value."},
     {"track", (PyCFunction)track, METH_O, "Let the cycle collector walk value again."},
     {"append_records", (PyCFunction)(void (*)(void))append_records, METH_FASTCALL,

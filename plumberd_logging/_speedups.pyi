@@ -13,6 +13,16 @@ def log_json(
     cached: tuple[int | None, str, str],
     /,
 ) -> bytes | None: ...
+def structlog_json(
+    payload: object,
+    event_id: str,
+    service: str,
+    host: str,
+    cached: tuple[int | None, str, str],
+    pid: int,
+    skip: frozenset[str],
+    /,
+) -> bytes | None: ...
 def untrack(value: object, /) -> None: ...
 def track(value: object, /) -> None: ...
 def format_stamp(timestamp: float, cached: tuple[int | None, str, str], /) -> str | None: ...

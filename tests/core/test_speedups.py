@@ -24,7 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from plumberd_logging import _accel, _clock, _ids, _wire, metadata
-from plumberd_logging._capture import LogEventSpec, compact_record
+from plumberd_logging._capture import LogEventSpec, StructlogEventSpec, compact_record
 from plumberd_logging.codec import Codec, EncodedEvent
 from plumberd_logging.context import CorrelationContext
 from plumberd_logging.errors import InvalidEvent
@@ -391,3 +391,71 @@ def test_log_json_writes_a_plain_line_and_leaves_exceptions_to_python() -> None:
     except ValueError:
         failing = logging.LogRecord("app", logging.ERROR, "x.py", 7, "bad", (), sys.exc_info())
     assert spec.build_json(compact_record(failing), "id-2") is None
+
+
+_simple = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | _texts
+_values = (
+    _simple
+    | st.lists(_simple, max_size=3)
+    | st.tuples(_simple, _simple)
+    | st.floats(allow_nan=False)  # left to Python
+    | st.dictionaries(_texts, _simple, max_size=2)  # left to Python
+    | st.just(2**70)  # left to Python
+)
+_event_dicts = st.builds(
+    lambda extra, fixed: {**extra, **fixed},
+    st.dictionaries(_texts, _values, max_size=4),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "event": _texts | st.just(42),
+            "level": st.sampled_from(["info", "warning", "", None]),
+            "logger": st.sampled_from(["app.db", "", None, 0]),
+            "timestamp": st.just("2026-12-03T09:00:00Z"),
+            "user_id": st.just("alice"),
+            "exc_info": st.just(False),
+        },
+    ),
+)
+
+
+@needs_c
+@given(
+    _event_dicts,
+    st.sampled_from(["info", "warning", "msg"]),
+    stamps,
+    st.none() | _texts,
+    st.builds(UUID, int=st.integers(1, 2**128 - 1)),
+)
+@settings(max_examples=400)
+def test_structlog_json_equals_the_built_and_encoded_body(
+    d: dict[str, Any], method: str, created: float, thread: str | None, event_id: UUID
+) -> None:
+    spec = StructlogEventSpec("svc-ü", None, "LogRecorded", "drop_newest", "test")
+    _clock.format_timestamp(created, utc=True)  # the second is cached
+    payload = (dict(d), method, created, thread)
+    built = spec.build_json(payload, str(event_id))
+    assert payload[0] == d, "build_json must not change the payload (build() may run next)"
+    body, event_type = spec.build((dict(d), method, created, thread))
+    try:
+        reference = (
+            Codec()
+            .encode(body, None, event_type=event_type, event_id=event_id, created=1.5, context=None)
+            .data
+        )
+    except InvalidEvent:
+        reference = None
+    if built is not None:
+        assert built == (reference, "LogRecorded")
+
+
+@needs_c
+def test_structlog_json_writes_a_plain_line() -> None:
+    spec = StructlogEventSpec("svc", None, "LogRecorded", "drop_newest", "test")
+    _clock.format_timestamp(1764752400.5, utc=True)
+    d = {"event": "order placed", "level": "info", "positional_args": (1, "alice"), "n": 3}
+    built = spec.build_json((d, "info", 1764752400.5, "MainThread"), "id-1")
+    assert built is not None
+    body = json.loads(built[0])
+    assert (body["Level"], body["Message"]) == ("INFO", "order placed")
+    assert body["Properties"] == {"positional_args": [1, "alice"], "n": 3}
