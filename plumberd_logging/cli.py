@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
 
+from plumberd_logging._accel import speedups
 from plumberd_logging._cli._common import Exit, exit_codes_help
 from plumberd_logging._version import __version__
 
@@ -38,7 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"plumberd-logging {__version__}")
+    build = "C accelerator" if speedups is not None else "pure Python"
+    parser.add_argument(
+        "--version", action="version", version=f"plumberd-logging {__version__} ({build})"
+    )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     for name in COMMANDS:
         qualified = f"plumberd_logging._cli.{name}"

@@ -459,3 +459,22 @@ def test_structlog_json_writes_a_plain_line() -> None:
     body = json.loads(built[0])
     assert (body["Level"], body["Message"]) == ("INFO", "order placed")
     assert body["Properties"] == {"positional_args": [1, "alice"], "n": 3}
+
+
+@pytest.mark.slow
+def test_version_says_which_build_runs() -> None:
+    """`plumberd --version` names the build, so a bug report says whether C ran."""
+
+    def version(pure: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "plumberd_logging", "--version"],
+            env={**os.environ, "PLUMBERD_PURE_PYTHON": pure},
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        return done.stdout.strip()
+
+    assert version("1").endswith("(pure Python)")
+    assert version("0").endswith("(C accelerator)" if speedups is not None else "(pure Python)")
