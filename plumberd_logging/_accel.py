@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from importlib import import_module
+from typing import TYPE_CHECKING, Protocol, cast
 from uuid import UUID
 
 if TYPE_CHECKING:
@@ -89,10 +90,10 @@ def _load() -> Speedups | None:
     if PURE_PYTHON:
         return None
     try:
-        from plumberd_logging import _speedups
+        module = import_module("plumberd_logging._speedups")
     except ImportError:  # not built (no compiler at install): the Python twins run
         return None
-    return _speedups
+    return cast(Speedups, module)  # its functions: the protocol above
 
 
 speedups = _load()

@@ -29,9 +29,21 @@ static PyObject *UNKNOWN;     /* uuid.SafeUUID.unknown */
 static PyObject *INT_NAME;    /* "int" */
 static PyObject *IS_SAFE_NAME; /* "is_safe" */
 static PyObject *EMPTY;       /* () */
+static PyObject *EMPTY_STR;   /* "" */
 static PyObject *SIXTY_FOUR;  /* 64 */
 
 static const char HEX[] = "0123456789abcdef";
+
+/* Whether a METH_FASTCALL function got another number of arguments (TypeError set). */
+static int
+wrong_count(const char *signature, Py_ssize_t nargs, Py_ssize_t expected)
+{
+    if (nargs == expected) {
+        return 0;
+    }
+    PyErr_Format(PyExc_TypeError, "%s takes %zd arguments, got %zd", signature, expected, nargs);
+    return 1;
+}
 
 /* -- uuid_text ------------------------------------------------------------------------------ */
 
@@ -228,8 +240,7 @@ write_stamp(PyObject *stamp, PyObject *cached, char *buffer)
 static PyObject *
 format_stamp(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "format_stamp(timestamp, cached) takes 2 arguments");
+    if (wrong_count("format_stamp(timestamp, cached)", nargs, 2)) {
         return NULL;
     }
     char buffer[96];
@@ -272,9 +283,8 @@ append_str(char **p, char *end, PyObject *text)
 static PyObject *
 metadata_json(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 6) {
-        PyErr_SetString(PyExc_TypeError, "metadata_json(event_id, created, cached, host, "
-                                         "correlation, causation) takes 6 arguments");
+    if (wrong_count("metadata_json(event_id, created, cached, host, correlation, causation)",
+                    nargs, 6)) {
         return NULL;
     }
     PyObject *event_id = args[0], *host = args[3], *correlation = args[4], *causation = args[5];
@@ -363,12 +373,84 @@ message_size(Py_ssize_t type_map, Py_ssize_t meta, Py_ssize_t data)
     return size;
 }
 
+/* A length-delimited field `tag` holding the bytes `value`, or nothing when it is empty. */
+static char *
+write_optional_field(char *p, char tag, PyObject *value)
+{
+    Py_ssize_t n = PyBytes_GET_SIZE(value);
+    if (n) {
+        *p++ = tag;
+        p = write_varint(p, n);
+        memcpy(p, PyBytes_AS_STRING(value), (size_t)n);
+        p += n;
+    }
+    return p;
+}
+
+static char *
+write_bytes(char *p, PyObject *value)
+{
+    memcpy(p, PyBytes_AS_STRING(value), (size_t)PyBytes_GET_SIZE(value));
+    return p + PyBytes_GET_SIZE(value);
+}
+
+/* Drop the references of refs[0..n) (NULLs skipped) and free the array. */
+static void
+release_refs(PyObject **refs, Py_ssize_t n)
+{
+    if (refs != NULL) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_XDECREF(refs[i]);
+        }
+        PyMem_Free(refs);
+    }
+}
+
+/* The parts of events[i] both request writers need: its data and metadata (borrowed, checked
+ * to be bytes), its id's text (into id_out), and its type's cached bytes (a new reference)
+ * from `cache`, else from `make(type)`. NULL with an exception set when it is not an
+ * EncodedEvent. */
+static PyObject *
+event_parts(PyObject *event, Py_ssize_t i, PyObject *cache, PyObject *make, const char *what,
+            char *id_out, PyObject **data, PyObject **meta)
+{
+    if (!PyTuple_Check(event) || PyTuple_GET_SIZE(event) < 4) {
+        PyErr_Format(PyExc_TypeError, "events[%zd]: expected an EncodedEvent", i);
+        return NULL;
+    }
+    PyObject *id = PyTuple_GET_ITEM(event, 0), *type = PyTuple_GET_ITEM(event, 1);
+    *data = PyTuple_GET_ITEM(event, 2);
+    *meta = PyTuple_GET_ITEM(event, 3);
+    if (!PyBytes_Check(*data) || !PyBytes_Check(*meta)) {
+        PyErr_Format(PyExc_TypeError, "events[%zd]: data and metadata must be bytes", i);
+        return NULL;
+    }
+    if (Py_TYPE(id) != (PyTypeObject *)UUID_TYPE) {
+        PyErr_Format(PyExc_TypeError, "events[%zd].id: expected a uuid.UUID", i);
+        return NULL;
+    }
+    if (write_uuid(id, id_out) < 0) {
+        return NULL;
+    }
+    PyObject *cached = PyDict_GetItemWithError(cache, type);
+    if (cached != NULL) {
+        Py_INCREF(cached);
+    }
+    else if (PyErr_Occurred() || (cached = PyObject_CallOneArg(make, type)) == NULL) {
+        return NULL;
+    }
+    if (!PyBytes_Check(cached)) {
+        Py_DECREF(cached);
+        PyErr_Format(PyExc_TypeError, "events[%zd]: the %s must be bytes", i, what);
+        return NULL;
+    }
+    return cached;
+}
+
 static PyObject *
 proposed_messages(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError,
-                        "proposed_messages(events, type_maps, type_map, head, tail) takes 5 arguments");
+    if (wrong_count("proposed_messages(events, type_maps, type_map, head, tail)", nargs, 5)) {
         return NULL;
     }
     PyObject *maps = args[1], *make = args[2], *head = args[3], *tail = args[4];
@@ -391,42 +473,13 @@ proposed_messages(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     Py_ssize_t total = PyBytes_GET_SIZE(head) + PyBytes_GET_SIZE(tail);
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *event = items[i];
-        if (!PyTuple_Check(event) || PyTuple_GET_SIZE(event) < 4) {
-            PyErr_Format(PyExc_TypeError, "events[%zd]: expected an EncodedEvent", i);
+        PyObject *data, *meta;
+        PyObject *map = event_parts(items[i], i, maps, make, "type map", ids + 36 * i, &data,
+                                    &meta);
+        if (map == NULL) {
             goto done;
-        }
-        PyObject *id = PyTuple_GET_ITEM(event, 0), *type = PyTuple_GET_ITEM(event, 1);
-        PyObject *data = PyTuple_GET_ITEM(event, 2), *meta = PyTuple_GET_ITEM(event, 3);
-        if (!PyBytes_Check(data) || !PyBytes_Check(meta)) {
-            PyErr_Format(PyExc_TypeError, "events[%zd]: data and metadata must be bytes", i);
-            goto done;
-        }
-        if (Py_TYPE(id) != (PyTypeObject *)UUID_TYPE) {
-            PyErr_Format(PyExc_TypeError, "events[%zd].id: expected a uuid.UUID", i);
-            goto done;
-        }
-        if (write_uuid(id, ids + 36 * i) < 0) {
-            goto done;
-        }
-        PyObject *map = PyDict_GetItemWithError(maps, type);
-        if (map != NULL) {
-            Py_INCREF(map);
-        }
-        else if (PyErr_Occurred()) {
-            goto done;
-        }
-        else {
-            map = PyObject_CallOneArg(make, type);
-            if (map == NULL) {
-                goto done;
-            }
         }
         maps_of[i] = map;
-        if (!PyBytes_Check(map)) {
-            PyErr_Format(PyExc_TypeError, "events[%zd]: the type map must be bytes", i);
-            goto done;
-        }
         Py_ssize_t size = message_size(PyBytes_GET_SIZE(map), PyBytes_GET_SIZE(meta),
                                        PyBytes_GET_SIZE(data));
         total += 1 + varint_size(size) + size;
@@ -436,8 +489,7 @@ proposed_messages(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         goto done;
     }
     char *p = PyBytes_AS_STRING(out);
-    memcpy(p, PyBytes_AS_STRING(head), (size_t)PyBytes_GET_SIZE(head));
-    p += PyBytes_GET_SIZE(head);
+    p = write_bytes(p, head);
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *event = items[i], *map = maps_of[i];
         PyObject *data = PyTuple_GET_ITEM(event, 2), *meta = PyTuple_GET_ITEM(event, 3);
@@ -452,34 +504,17 @@ proposed_messages(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         *p++ = 36;
         memcpy(p, ids + 36 * i, 36);
         p += 36;
-        memcpy(p, PyBytes_AS_STRING(map), (size_t)map_len);  /* field 2, the type map */
-        p += map_len;
-        if (meta_len) {  /* field 3, custom_metadata */
-            *p++ = 0x1A;
-            p = write_varint(p, meta_len);
-            memcpy(p, PyBytes_AS_STRING(meta), (size_t)meta_len);
-            p += meta_len;
-        }
-        if (data_len) {  /* field 4, data */
-            *p++ = 0x22;
-            p = write_varint(p, data_len);
-            memcpy(p, PyBytes_AS_STRING(data), (size_t)data_len);
-            p += data_len;
-        }
+        p = write_bytes(p, map);  /* field 2, the type map */
+        p = write_optional_field(p, 0x1A, meta);  /* field 3, custom_metadata */
+        p = write_optional_field(p, 0x22, data);  /* field 4, data */
     }
-    memcpy(p, PyBytes_AS_STRING(tail), (size_t)PyBytes_GET_SIZE(tail));
-    p += PyBytes_GET_SIZE(tail);
+    p = write_bytes(p, tail);
     if (p != PyBytes_AS_STRING(out) + total) {  /* cannot happen: sizes and writes agree */
         Py_CLEAR(out);
         PyErr_SetString(PyExc_SystemError, "proposed_messages: size mismatch");
     }
 done:
-    if (maps_of != NULL) {
-        for (Py_ssize_t i = 0; i < n; i++) {
-            Py_XDECREF(maps_of[i]);
-        }
-        PyMem_Free(maps_of);
-    }
+    release_refs(maps_of, n);
     PyMem_Free(ids);
     Py_DECREF(events);
     return out;
@@ -608,9 +643,8 @@ write_entry(char *p, const char *key, const char *value, Py_ssize_t n)
 static PyObject *
 append_records(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 6) {
-        PyErr_SetString(PyExc_TypeError, "append_records(events, schemas, schema, properties, "
-                                         "head, tail) takes 6 arguments");
+    if (wrong_count("append_records(events, schemas, schema, properties, head, tail)", nargs,
+                    6)) {
         return NULL;
     }
     PyObject *schemas = args[1], *schema = args[2], *properties = args[3];
@@ -635,39 +669,13 @@ append_records(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     Py_ssize_t total = PyBytes_GET_SIZE(head) + PyBytes_GET_SIZE(tail);
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *event = items[i];
-        if (!PyTuple_Check(event) || PyTuple_GET_SIZE(event) < 4) {
-            PyErr_Format(PyExc_TypeError, "events[%zd]: expected an EncodedEvent", i);
-            goto done;
-        }
-        PyObject *id = PyTuple_GET_ITEM(event, 0), *type = PyTuple_GET_ITEM(event, 1);
-        PyObject *data = PyTuple_GET_ITEM(event, 2), *meta = PyTuple_GET_ITEM(event, 3);
-        if (!PyBytes_Check(data) || !PyBytes_Check(meta)) {
-            PyErr_Format(PyExc_TypeError, "events[%zd]: data and metadata must be bytes", i);
-            goto done;
-        }
-        if (Py_TYPE(id) != (PyTypeObject *)UUID_TYPE) {
-            PyErr_Format(PyExc_TypeError, "events[%zd].id: expected a uuid.UUID", i);
-            goto done;
-        }
-        if (write_uuid(id, ids + 36 * i) < 0) {
-            goto done;
-        }
-        PyObject *found = PyDict_GetItemWithError(schemas, type);
-        if (found != NULL) {
-            Py_INCREF(found);
-        }
-        else if (PyErr_Occurred()) {
-            goto done;
-        }
-        else if ((found = PyObject_CallOneArg(schema, type)) == NULL) {
+        PyObject *data, *meta;
+        PyObject *found = event_parts(items[i], i, schemas, schema, "schema", ids + 36 * i,
+                                      &data, &meta);
+        if (found == NULL) {
             goto done;
         }
         schema_of[i] = found;
-        if (!PyBytes_Check(found)) {
-            PyErr_Format(PyExc_TypeError, "events[%zd]: the schema must be bytes", i);
-            goto done;
-        }
         Properties *p = &props[i];
         if (parse_standard(PyBytes_AS_STRING(meta), PyBytes_GET_SIZE(meta), p)) {
             p->size = entry_size((Py_ssize_t)strlen(KEY_CAUSATION), p->causation.length)
@@ -698,8 +706,7 @@ append_records(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         goto done;
     }
     char *w = PyBytes_AS_STRING(out);
-    memcpy(w, PyBytes_AS_STRING(head), (size_t)PyBytes_GET_SIZE(head));
-    w += PyBytes_GET_SIZE(head);
+    w = write_bytes(w, head);
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *event = items[i], *found = schema_of[i];
         PyObject *data = PyTuple_GET_ITEM(event, 2), *meta = PyTuple_GET_ITEM(event, 3);
@@ -726,28 +733,16 @@ append_records(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             }
             w = write_entry(w, KEY_CREATED, text + p->created.start, p->created.length);
         }
-        memcpy(w, PyBytes_AS_STRING(found), (size_t)schema_len);  /* field 3, the schema */
-        w += schema_len;
-        if (data_len) {  /* field 4, data */
-            *w++ = 0x22;
-            w = write_varint(w, data_len);
-            memcpy(w, PyBytes_AS_STRING(data), (size_t)data_len);
-            w += data_len;
-        }
+        w = write_bytes(w, found);  /* field 3, the schema */
+        w = write_optional_field(w, 0x22, data);  /* field 4, data */
     }
-    memcpy(w, PyBytes_AS_STRING(tail), (size_t)PyBytes_GET_SIZE(tail));
-    w += PyBytes_GET_SIZE(tail);
+    w = write_bytes(w, tail);
     if (w != PyBytes_AS_STRING(out) + total) {  /* cannot happen: sizes and writes agree */
         Py_CLEAR(out);
         PyErr_SetString(PyExc_SystemError, "append_records: size mismatch");
     }
 done:
-    if (schema_of != NULL) {
-        for (Py_ssize_t i = 0; i < n; i++) {
-            Py_XDECREF(schema_of[i]);
-        }
-        PyMem_Free(schema_of);
-    }
+    release_refs(schema_of, n);
     if (props != NULL) {
         for (Py_ssize_t i = 0; i < n; i++) {
             Py_XDECREF(props[i].bytes);
@@ -881,6 +876,43 @@ out_optional_int(Out *out, PyObject *value)
     return out_write(out, digits, length);
 }
 
+/* Run `call` unless an earlier step failed (status: 0 ok, 1 left to Python, -1 error). */
+#define STEP(call) \
+    if (status == 0) { \
+        status = (call); \
+    }
+
+/* The fields every LogRecorded body starts with, Id to Service, in the order build() gives
+ * them (stdlib and structlog lines alike); a status as STEP's. */
+static int
+out_log_fields(Out *out, PyObject *event_id, PyObject *level, PyObject *logger,
+               PyObject *message, PyObject *template, const char *stamp, Py_ssize_t stamp_len,
+               PyObject *thread, PyObject *process, PyObject *host, PyObject *service)
+{
+    int status = 0;
+    STEP(OUT_LITERAL(out, "{\"Id\":"));
+    STEP(out_string(out, event_id));
+    STEP(OUT_LITERAL(out, ",\"Level\":"));
+    STEP(out_string(out, level));
+    STEP(OUT_LITERAL(out, ",\"Logger\":"));
+    STEP(out_string(out, logger));
+    STEP(OUT_LITERAL(out, ",\"Message\":"));
+    STEP(out_optional_string(out, message));
+    STEP(OUT_LITERAL(out, ",\"Template\":"));
+    STEP(out_optional_string(out, template));
+    STEP(OUT_LITERAL(out, ",\"Timestamp\":\""));
+    STEP(out_write(out, stamp, stamp_len));
+    STEP(OUT_LITERAL(out, "\",\"Exception\":null,\"Thread\":"));
+    STEP(out_optional_string(out, thread));
+    STEP(OUT_LITERAL(out, ",\"Process\":"));
+    STEP(out_optional_int(out, process));
+    STEP(OUT_LITERAL(out, ",\"Host\":"));
+    STEP(out_string(out, host));
+    STEP(OUT_LITERAL(out, ",\"Service\":"));
+    STEP(out_string(out, service));
+    return status;
+}
+
 /* The message: str(msg) % args when there are args (logging's getMessage); NULL with no
  * exception set when formatting fails (the Python path words that failure). */
 static PyObject *
@@ -911,9 +943,7 @@ log_message(PyObject *msg, PyObject *args)
 static PyObject *
 log_json(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError,
-                        "log_json(payload, event_id, service, host, cached) takes 5 arguments");
+    if (wrong_count("log_json(payload, event_id, service, host, cached)", nargs, 5)) {
         return NULL;
     }
     PyObject *payload = args[0], *event_id = args[1], *service = args[2], *host = args[3];
@@ -959,31 +989,8 @@ log_json(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_NoMemory();
         goto done;
     }
-    int status = 0;
-#define STEP(call) \
-    if (status == 0) { \
-        status = (call); \
-    }
-    STEP(OUT_LITERAL(&out, "{\"Id\":"));
-    STEP(out_string(&out, event_id));
-    STEP(OUT_LITERAL(&out, ",\"Level\":"));
-    STEP(out_string(&out, level));
-    STEP(OUT_LITERAL(&out, ",\"Logger\":"));
-    STEP(out_string(&out, name));
-    STEP(OUT_LITERAL(&out, ",\"Message\":"));
-    STEP(out_optional_string(&out, message));
-    STEP(OUT_LITERAL(&out, ",\"Template\":"));
-    STEP(out_optional_string(&out, template));
-    STEP(OUT_LITERAL(&out, ",\"Timestamp\":\""));
-    STEP(out_write(&out, stamp, stamp_len));
-    STEP(OUT_LITERAL(&out, "\",\"Exception\":null,\"Thread\":"));
-    STEP(out_optional_string(&out, thread));
-    STEP(OUT_LITERAL(&out, ",\"Process\":"));
-    STEP(out_optional_int(&out, process));
-    STEP(OUT_LITERAL(&out, ",\"Host\":"));
-    STEP(out_string(&out, host));
-    STEP(OUT_LITERAL(&out, ",\"Service\":"));
-    STEP(out_string(&out, service));
+    int status = out_log_fields(&out, event_id, level, name, message, template, stamp,
+                                stamp_len, thread, process, host, service);
     STEP(OUT_LITERAL(&out, ",\"Module\":"));
     STEP(out_optional_string(&out, module_name));
     STEP(OUT_LITERAL(&out, ",\"Function\":"));
@@ -991,7 +998,6 @@ log_json(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     STEP(OUT_LITERAL(&out, ",\"Line\":"));
     STEP(out_optional_int(&out, line));
     STEP(OUT_LITERAL(&out, ",\"Properties\":{}}"));
-#undef STEP
     if (status == 0) {
         result = PyBytes_FromStringAndSize(out.data, out.size);
     }
@@ -1025,17 +1031,7 @@ out_simple(Out *out, PyObject *value, int depth)
         return out_string(out, value);
     }
     if (PyLong_CheckExact(value)) {
-        int overflow = 0;
-        long long n = PyLong_AsLongLongAndOverflow(value, &overflow);
-        if (n == -1 && PyErr_Occurred()) {
-            return -1;
-        }
-        if (overflow) {
-            return 1;
-        }
-        char digits[32];
-        int length = snprintf(digits, sizeof(digits), "%lld", n);
-        return out_write(out, digits, length);
+        return out_optional_int(out, value);
     }
     if (depth == 0 && (PyList_CheckExact(value) || PyTuple_CheckExact(value))) {
         PyObject *items = PySequence_Fast(value, "");
@@ -1071,9 +1067,8 @@ dict_get(PyObject *d, const char *key)
 static PyObject *
 structlog_json(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 7) {
-        PyErr_SetString(PyExc_TypeError, "structlog_json(payload, event_id, service, host, "
-                                         "cached, pid, skip) takes 7 arguments");
+    if (wrong_count("structlog_json(payload, event_id, service, host, cached, pid, skip)",
+                    nargs, 7)) {
         return NULL;
     }
     PyObject *payload = args[0], *event_id = args[1], *service = args[2], *host = args[3];
@@ -1122,41 +1117,14 @@ structlog_json(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_NoMemory();
         goto done;
     }
-    int status = 0;
-#define STEP(call) \
-    if (status == 0) { \
-        status = (call); \
+    if (logger == NULL || logger == Py_None) {  /* `str(d.pop("logger", "") or "")` */
+        logger = EMPTY_STR;
     }
-    STEP(OUT_LITERAL(&out, "{\"Id\":"));
-    STEP(out_string(&out, event_id));
-    STEP(OUT_LITERAL(&out, ",\"Level\":"));
-    STEP(out_string(&out, upper));
-    STEP(OUT_LITERAL(&out, ",\"Logger\":"));
-    if (logger != NULL && logger != Py_None && PyUnicode_GET_LENGTH(logger) > 0) {
-        STEP(out_string(&out, logger));
+    if (message == NULL) {
+        message = EMPTY_STR;
     }
-    else {
-        STEP(OUT_LITERAL(&out, "\"\""));
-    }
-    for (int twice = 0; twice < 2; twice++) {  /* Message, then Template: the same text */
-        STEP(twice ? OUT_LITERAL(&out, ",\"Template\":") : OUT_LITERAL(&out, ",\"Message\":"));
-        if (message != NULL) {
-            STEP(out_string(&out, message));
-        }
-        else {
-            STEP(OUT_LITERAL(&out, "\"\""));
-        }
-    }
-    STEP(OUT_LITERAL(&out, ",\"Timestamp\":\""));
-    STEP(out_write(&out, stamp, stamp_len));
-    STEP(OUT_LITERAL(&out, "\",\"Exception\":null,\"Thread\":"));
-    STEP(out_optional_string(&out, thread));
-    STEP(OUT_LITERAL(&out, ",\"Process\":"));
-    STEP(out_optional_int(&out, pid));
-    STEP(OUT_LITERAL(&out, ",\"Host\":"));
-    STEP(out_string(&out, host));
-    STEP(OUT_LITERAL(&out, ",\"Service\":"));
-    STEP(out_string(&out, service));
+    int status = out_log_fields(&out, event_id, upper, logger, message, message, stamp,
+                                stamp_len, thread, pid, host, service);
     STEP(OUT_LITERAL(&out, ",\"Properties\":{"));
     Py_ssize_t position = 0;
     PyObject *key, *value;
@@ -1183,7 +1151,6 @@ structlog_json(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         STEP(out_simple(&out, value, 0));
     }
     STEP(OUT_LITERAL(&out, "}}"));
-#undef STEP
     if (status == 0) {
         result = PyBytes_FromStringAndSize(out.data, out.size);
     }
@@ -1270,8 +1237,10 @@ PyInit__speedups(void)
     INT_NAME = PyUnicode_InternFromString("int");
     IS_SAFE_NAME = PyUnicode_InternFromString("is_safe");
     EMPTY = PyTuple_New(0);
+    EMPTY_STR = PyUnicode_FromStringAndSize("", 0);
     SIXTY_FOUR = PyLong_FromLong(64);
     if (UNKNOWN == NULL || INT_NAME == NULL || IS_SAFE_NAME == NULL || EMPTY == NULL
+        || EMPTY_STR == NULL
         || SIXTY_FOUR == NULL) {
         return NULL;
     }
