@@ -24,7 +24,6 @@ CACHED_SECONDS: dict[bool, tuple[int | None, str, str]] = {
     True: (None, "", "Z"),
     False: (None, "", ""),
 }
-_LAST = CACHED_SECONDS
 # (timestamp, its epoch second, its ".ffffff" fraction text): the last one formatted
 _FRACTION: tuple[float, int, str] = (math.nan, 0, "")
 
@@ -44,7 +43,7 @@ _STAMP = speedups.format_stamp if speedups is not None else None
 def format_timestamp(timestamp: float, *, utc: bool) -> str:
     """``timestamp`` as UTC (``...Z``) or local-offset (``...+HH:MM``) ISO 8601 text."""
     if _STAMP is not None:  # the C twin, within the cached second
-        text: str | None = _STAMP(timestamp, _LAST[utc])
+        text: str | None = _STAMP(timestamp, CACHED_SECONDS[utc])
         if text is not None:
             return text
     return _format_timestamp(timestamp, utc)
@@ -63,9 +62,9 @@ def _format_timestamp(timestamp: float, utc: bool) -> str:
             second, micros = second + 1, micros - 1_000_000
         fraction = f".{micros:06d}".rstrip("0") if micros else ""
         _FRACTION = (timestamp, second, fraction)
-    cached = _LAST[utc]
+    cached = CACHED_SECONDS[utc]
     if cached[0] != second:
         zone = timezone.utc if utc else local_zone(second)
         text = datetime.fromtimestamp(second, zone).isoformat()
-        cached = _LAST[utc] = (second, text[:19], "Z" if utc else text[19:])
+        cached = CACHED_SECONDS[utc] = (second, text[:19], "Z" if utc else text[19:])
     return f"{cached[1]}{fraction}{cached[2]}"

@@ -406,6 +406,34 @@ release_refs(PyObject **refs, Py_ssize_t n)
     }
 }
 
+/* The text of an id that is a UUID subclass: its own str(), which must be a UUID's 36
+ * characters (the message's length is fixed); 0, or -1 with an exception set. */
+static int
+write_subclass_id(PyObject *id, Py_ssize_t i, char *id_out)
+{
+    int is_uuid = PyObject_IsInstance(id, UUID_TYPE);
+    if (is_uuid <= 0) {
+        if (is_uuid == 0) {
+            PyErr_Format(PyExc_TypeError, "events[%zd].id: expected a uuid.UUID", i);
+        }
+        return -1;
+    }
+    PyObject *text = PyObject_Str(id);
+    if (text == NULL) {
+        return -1;
+    }
+    int ok = PyUnicode_Check(text) && PyUnicode_IS_ASCII(text) && PyUnicode_GET_LENGTH(text) == 36;
+    if (ok) {
+        memcpy(id_out, PyUnicode_1BYTE_DATA(text), 36);
+    }
+    else {
+        PyErr_Format(PyExc_ValueError, "events[%zd].id: str() of a %s must be a UUID's 36 "
+                     "characters", i, Py_TYPE(id)->tp_name);
+    }
+    Py_DECREF(text);
+    return ok ? 0 : -1;
+}
+
 /* The parts of events[i] both request writers need: its data and metadata (borrowed, checked
  * to be bytes), its id's text (into id_out), and its type's cached bytes (a new reference)
  * from `cache`, else from `make(type)`. NULL with an exception set when it is not an
@@ -425,11 +453,12 @@ event_parts(PyObject *event, Py_ssize_t i, PyObject *cache, PyObject *make, cons
         PyErr_Format(PyExc_TypeError, "events[%zd]: data and metadata must be bytes", i);
         return NULL;
     }
-    if (Py_TYPE(id) != (PyTypeObject *)UUID_TYPE) {
-        PyErr_Format(PyExc_TypeError, "events[%zd].id: expected a uuid.UUID", i);
-        return NULL;
+    if (Py_TYPE(id) == (PyTypeObject *)UUID_TYPE) {
+        if (write_uuid(id, id_out) < 0) {
+            return NULL;
+        }
     }
-    if (write_uuid(id, id_out) < 0) {
+    else if (write_subclass_id(id, i, id_out) < 0) {
         return NULL;
     }
     PyObject *cached = PyDict_GetItemWithError(cache, type);

@@ -100,7 +100,7 @@ stamps = st.floats(min_value=-1e10, max_value=4e9, allow_nan=False) | st.integer
 def test_format_stamp_equals_the_python_twin(timestamp: float, utc: bool) -> None:
     assert speedups is not None
     reference = _clock._format_timestamp(timestamp, utc)  # also caches the second
-    assert speedups.format_stamp(timestamp, _clock._LAST[utc]) == reference
+    assert speedups.format_stamp(timestamp, _clock.CACHED_SECONDS[utc]) == reference
     assert _clock.format_timestamp(timestamp, utc=utc) == reference
 
 
@@ -108,7 +108,7 @@ def test_format_stamp_equals_the_python_twin(timestamp: float, utc: bool) -> Non
 def test_format_stamp_leaves_other_seconds_and_values_to_python() -> None:
     assert speedups is not None
     _clock._format_timestamp(1764752400.25, True)
-    cached = _clock._LAST[True]
+    cached = _clock.CACHED_SECONDS[True]
     assert speedups.format_stamp(1764752400.75, cached) == "2025-12-03T09:00:00.75Z"
     assert speedups.format_stamp(1764752400.0, cached) == "2025-12-03T09:00:00Z"
     assert speedups.format_stamp(1764752400.1234565, cached) == _clock._format_timestamp(
@@ -480,3 +480,21 @@ def test_version_says_which_build_runs() -> None:
 
     assert version("1").endswith("(pure Python)")
     assert version("0").endswith("(C accelerator)" if BUILT else "(pure Python)")
+
+
+class _OwnUuid(UUID):
+    """An application's UUID subclass (an event's own id may be one)."""
+
+
+@needs_c
+def test_an_id_of_a_uuid_subclass_is_written_as_python_writes_it() -> None:
+    events = [EncodedEvent(_OwnUuid(int=99), "T", b"{}", b"")]
+
+    def v1() -> bytes:
+        return _wire.batch_append_request("S", ANY, events, correlation_id=UUID(int=1), timeout=1)
+
+    def v2() -> bytes:
+        return _wire.multi_append_request("S", ANY, events)
+
+    assert v1() == _twin(v1)
+    assert v2() == _twin(v2)
