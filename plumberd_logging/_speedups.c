@@ -476,6 +476,93 @@ event_parts(PyObject *event, Py_ssize_t i, PyObject *cache, PyObject *make, cons
     return cached;
 }
 
+/* What both request writers hold during one call: the events, each one's id text and its
+ * type's cached bytes (a type map or a schema), and the request's length so far. */
+typedef struct {
+    PyObject *events;     /* the events as a PySequence_Fast */
+    PyObject **items;
+    Py_ssize_t n;
+    PyObject **per_type;  /* each event's cached type bytes (new references, or NULL) */
+    char *ids;            /* each event's id text, 36 characters each */
+    Py_ssize_t *sizes;    /* each event's message length on the wire, without its own head */
+    Py_ssize_t total;     /* the request's length */
+    PyObject *out;        /* the request, once its length is known */
+} Batch;
+
+/* Check the arguments shared by both writers and allocate per-event room: 0, or -1 with an
+ * exception set (nothing to release then). */
+static int
+batch_start(Batch *b, const char *name, PyObject *events, PyObject *cache, PyObject *head,
+            PyObject *tail)
+{
+    if (!PyDict_Check(cache) || !PyBytes_Check(head) || !PyBytes_Check(tail)) {
+        PyErr_Format(PyExc_TypeError, "%s: expected a dict and two bytes", name);
+        return -1;
+    }
+    b->events = PySequence_Fast(events, "events must be a sequence");
+    if (b->events == NULL) {
+        return -1;
+    }
+    b->n = PySequence_Fast_GET_SIZE(b->events);
+    b->items = PySequence_Fast_ITEMS(b->events);
+    b->per_type = PyMem_Calloc(b->n ? (size_t)b->n : 1, sizeof(PyObject *));
+    b->ids = PyMem_Malloc(b->n ? (size_t)b->n * 36 : 1);
+    b->sizes = PyMem_Malloc((b->n ? (size_t)b->n : 1) * sizeof(Py_ssize_t));
+    b->total = PyBytes_GET_SIZE(head) + PyBytes_GET_SIZE(tail);
+    if (b->per_type == NULL || b->ids == NULL || b->sizes == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+/* events[i]'s parts (see event_parts), its type bytes kept in b: borrowed from b, or NULL. */
+static PyObject *
+batch_event(Batch *b, Py_ssize_t i, PyObject *cache, PyObject *make, const char *what,
+            PyObject **data, PyObject **meta)
+{
+    b->per_type[i] = event_parts(b->items[i], i, cache, make, what, b->ids + 36 * i, data, meta);
+    return b->per_type[i];
+}
+
+/* events[i]'s message is `size` long (its field head, written by the caller, comes on top). */
+static void
+batch_sized(Batch *b, Py_ssize_t i, Py_ssize_t size)
+{
+    b->sizes[i] = size;
+    b->total += 1 + varint_size(size) + size;
+}
+
+/* The request's bytes, allocated at their known length, `head` written: where to go on. */
+static char *
+batch_open(Batch *b, PyObject *head)
+{
+    b->out = PyBytes_FromStringAndSize(NULL, b->total);
+    return b->out == NULL ? NULL : write_bytes(PyBytes_AS_STRING(b->out), head);
+}
+
+/* Write `tail` at w and give the request (a new reference), or NULL with an exception set. */
+static PyObject *
+batch_close(Batch *b, char *w, PyObject *tail, const char *name)
+{
+    w = write_bytes(w, tail);
+    if (w != PyBytes_AS_STRING(b->out) + b->total) {  /* cannot happen: sizes and writes agree */
+        PyErr_Format(PyExc_SystemError, "%s: size mismatch", name);
+        return NULL;
+    }
+    return Py_NewRef(b->out);
+}
+
+static void
+batch_end(Batch *b)
+{
+    release_refs(b->per_type, b->n);
+    PyMem_Free(b->ids);
+    PyMem_Free(b->sizes);
+    Py_XDECREF(b->out);
+    Py_XDECREF(b->events);
+}
+
 static PyObject *
 proposed_messages(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -483,69 +570,43 @@ proposed_messages(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *maps = args[1], *make = args[2], *head = args[3], *tail = args[4];
-    if (!PyDict_Check(maps) || !PyBytes_Check(head) || !PyBytes_Check(tail)) {
-        PyErr_SetString(PyExc_TypeError, "proposed_messages: expected a dict and two bytes");
-        return NULL;
-    }
-    PyObject *events = PySequence_Fast(args[0], "proposed_messages: events must be a sequence");
-    if (events == NULL) {
-        return NULL;
-    }
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(events);
-    PyObject **items = PySequence_Fast_ITEMS(events);
-    PyObject **maps_of = PyMem_Calloc(n ? (size_t)n : 1, sizeof(PyObject *));
-    char *ids = PyMem_Malloc(n ? (size_t)n * 36 : 1);
+    Batch batch = {NULL, NULL, 0, NULL, NULL, NULL, 0, NULL};
     PyObject *out = NULL;
-    if (maps_of == NULL || ids == NULL) {
-        PyErr_NoMemory();
+    if (batch_start(&batch, "proposed_messages", args[0], maps, head, tail) < 0) {
         goto done;
     }
-    Py_ssize_t total = PyBytes_GET_SIZE(head) + PyBytes_GET_SIZE(tail);
-    for (Py_ssize_t i = 0; i < n; i++) {
+    for (Py_ssize_t i = 0; i < batch.n; i++) {
         PyObject *data, *meta;
-        PyObject *map = event_parts(items[i], i, maps, make, "type map", ids + 36 * i, &data,
-                                    &meta);
+        PyObject *map = batch_event(&batch, i, maps, make, "type map", &data, &meta);
         if (map == NULL) {
             goto done;
         }
-        maps_of[i] = map;
-        Py_ssize_t size = message_size(PyBytes_GET_SIZE(map), PyBytes_GET_SIZE(meta),
-                                       PyBytes_GET_SIZE(data));
-        total += 1 + varint_size(size) + size;
+        batch_sized(&batch, i, message_size(PyBytes_GET_SIZE(map), PyBytes_GET_SIZE(meta),
+                                            PyBytes_GET_SIZE(data)));
     }
-    out = PyBytes_FromStringAndSize(NULL, total);
-    if (out == NULL) {
+    char *p = batch_open(&batch, head);
+    if (p == NULL) {
         goto done;
     }
-    char *p = PyBytes_AS_STRING(out);
-    p = write_bytes(p, head);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *event = items[i], *map = maps_of[i];
+    for (Py_ssize_t i = 0; i < batch.n; i++) {
+        PyObject *event = batch.items[i];
         PyObject *data = PyTuple_GET_ITEM(event, 2), *meta = PyTuple_GET_ITEM(event, 3);
-        Py_ssize_t map_len = PyBytes_GET_SIZE(map), meta_len = PyBytes_GET_SIZE(meta);
-        Py_ssize_t data_len = PyBytes_GET_SIZE(data);
         *p++ = 0x1A;  /* BatchAppendReq.proposed_messages (field 3) */
-        p = write_varint(p, message_size(map_len, meta_len, data_len));
+        p = write_varint(p, batch.sizes[i]);
         /* field 1, an event_store.client.UUID with its 36-character string form */
         *p++ = 0x0A;
         *p++ = 38;
         *p++ = 0x12;
         *p++ = 36;
-        memcpy(p, ids + 36 * i, 36);
+        memcpy(p, batch.ids + 36 * i, 36);
         p += 36;
-        p = write_bytes(p, map);  /* field 2, the type map */
+        p = write_bytes(p, batch.per_type[i]);  /* field 2, the type map */
         p = write_optional_field(p, 0x1A, meta);  /* field 3, custom_metadata */
         p = write_optional_field(p, 0x22, data);  /* field 4, data */
     }
-    p = write_bytes(p, tail);
-    if (p != PyBytes_AS_STRING(out) + total) {  /* cannot happen: sizes and writes agree */
-        Py_CLEAR(out);
-        PyErr_SetString(PyExc_SystemError, "proposed_messages: size mismatch");
-    }
+    out = batch_close(&batch, p, tail, "proposed_messages");
 done:
-    release_refs(maps_of, n);
-    PyMem_Free(ids);
-    Py_DECREF(events);
+    batch_end(&batch);
     return out;
 }
 
@@ -678,33 +739,23 @@ append_records(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     PyObject *schemas = args[1], *schema = args[2], *properties = args[3];
     PyObject *head = args[4], *tail = args[5];
-    if (!PyDict_Check(schemas) || !PyBytes_Check(head) || !PyBytes_Check(tail)) {
-        PyErr_SetString(PyExc_TypeError, "append_records: expected a dict and two bytes");
-        return NULL;
-    }
-    PyObject *events = PySequence_Fast(args[0], "append_records: events must be a sequence");
-    if (events == NULL) {
-        return NULL;
-    }
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(events);
-    PyObject **items = PySequence_Fast_ITEMS(events);
-    PyObject **schema_of = PyMem_Calloc(n ? (size_t)n : 1, sizeof(PyObject *));
-    Properties *props = PyMem_Calloc(n ? (size_t)n : 1, sizeof(Properties));
-    char *ids = PyMem_Malloc(n ? (size_t)n * 36 : 1);
+    Batch batch = {NULL, NULL, 0, NULL, NULL, NULL, 0, NULL};
+    Properties *props = NULL;
     PyObject *out = NULL;
-    if (schema_of == NULL || props == NULL || ids == NULL) {
+    if (batch_start(&batch, "append_records", args[0], schemas, head, tail) < 0) {
+        goto done;
+    }
+    props = PyMem_Calloc(batch.n ? (size_t)batch.n : 1, sizeof(Properties));
+    if (props == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    Py_ssize_t total = PyBytes_GET_SIZE(head) + PyBytes_GET_SIZE(tail);
-    for (Py_ssize_t i = 0; i < n; i++) {
+    for (Py_ssize_t i = 0; i < batch.n; i++) {
         PyObject *data, *meta;
-        PyObject *found = event_parts(items[i], i, schemas, schema, "schema", ids + 36 * i,
-                                      &data, &meta);
+        PyObject *found = batch_event(&batch, i, schemas, schema, "schema", &data, &meta);
         if (found == NULL) {
             goto done;
         }
-        schema_of[i] = found;
         Properties *p = &props[i];
         if (parse_standard(PyBytes_AS_STRING(meta), PyBytes_GET_SIZE(meta), p)) {
             p->size = entry_size((Py_ssize_t)strlen(KEY_CAUSATION), p->causation.length)
@@ -726,28 +777,23 @@ append_records(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             p->size = PyBytes_GET_SIZE(p->bytes);
         }
         Py_ssize_t data_len = PyBytes_GET_SIZE(data);
-        Py_ssize_t size = 38 + p->size + PyBytes_GET_SIZE(found)
-                          + (data_len ? 1 + varint_size(data_len) + data_len : 0);
-        total += 1 + varint_size(size) + size;
+        batch_sized(&batch, i, 38 + p->size + PyBytes_GET_SIZE(found)
+                                   + (data_len ? 1 + varint_size(data_len) + data_len : 0));
     }
-    out = PyBytes_FromStringAndSize(NULL, total);
-    if (out == NULL) {
+    char *w = batch_open(&batch, head);
+    if (w == NULL) {
         goto done;
     }
-    char *w = PyBytes_AS_STRING(out);
-    w = write_bytes(w, head);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *event = items[i], *found = schema_of[i];
+    for (Py_ssize_t i = 0; i < batch.n; i++) {
+        PyObject *event = batch.items[i];
         PyObject *data = PyTuple_GET_ITEM(event, 2), *meta = PyTuple_GET_ITEM(event, 3);
         const char *text = PyBytes_AS_STRING(meta);
         Properties *p = &props[i];
-        Py_ssize_t data_len = PyBytes_GET_SIZE(data), schema_len = PyBytes_GET_SIZE(found);
         *w++ = 0x12;  /* AppendRequest.records (field 2) */
-        w = write_varint(w, 38 + p->size + schema_len
-                                + (data_len ? 1 + varint_size(data_len) + data_len : 0));
+        w = write_varint(w, batch.sizes[i]);
         *w++ = 0x0A;  /* AppendRecord.record_id: the 36-character string */
         *w++ = 36;
-        memcpy(w, ids + 36 * i, 36);
+        memcpy(w, batch.ids + 36 * i, 36);
         w += 36;
         if (p->bytes != NULL) {
             memcpy(w, PyBytes_AS_STRING(p->bytes), (size_t)p->size);
@@ -762,24 +808,18 @@ append_records(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             }
             w = write_entry(w, KEY_CREATED, text + p->created.start, p->created.length);
         }
-        w = write_bytes(w, found);  /* field 3, the schema */
+        w = write_bytes(w, batch.per_type[i]);  /* field 3, the schema */
         w = write_optional_field(w, 0x22, data);  /* field 4, data */
     }
-    w = write_bytes(w, tail);
-    if (w != PyBytes_AS_STRING(out) + total) {  /* cannot happen: sizes and writes agree */
-        Py_CLEAR(out);
-        PyErr_SetString(PyExc_SystemError, "append_records: size mismatch");
-    }
+    out = batch_close(&batch, w, tail, "append_records");
 done:
-    release_refs(schema_of, n);
     if (props != NULL) {
-        for (Py_ssize_t i = 0; i < n; i++) {
+        for (Py_ssize_t i = 0; i < batch.n; i++) {
             Py_XDECREF(props[i].bytes);
         }
         PyMem_Free(props);
     }
-    PyMem_Free(ids);
-    Py_DECREF(events);
+    batch_end(&batch);
     return out;
 }
 
@@ -942,6 +982,17 @@ out_log_fields(Out *out, PyObject *event_id, PyObject *level, PyObject *logger,
     return status;
 }
 
+/* What a body writer returns for `status` (STEP's): the bytes written, None (a value only the
+ * Python path writes), or NULL (an error, already set). */
+static PyObject *
+out_result(Out *out, int status)
+{
+    if (status < 0) {
+        return NULL;
+    }
+    return status == 0 ? PyBytes_FromStringAndSize(out->data, out->size) : Py_NewRef(Py_None);
+}
+
 /* The message: str(msg) % args when there are args (logging's getMessage); NULL with no
  * exception set when formatting fails (the Python path words that failure). */
 static PyObject *
@@ -1027,12 +1078,7 @@ log_json(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     STEP(OUT_LITERAL(&out, ",\"Line\":"));
     STEP(out_optional_int(&out, line));
     STEP(OUT_LITERAL(&out, ",\"Properties\":{}}"));
-    if (status == 0) {
-        result = PyBytes_FromStringAndSize(out.data, out.size);
-    }
-    else if (status > 0) {
-        result = Py_NewRef(Py_None);  /* a value only the Python path writes */
-    }
+    result = out_result(&out, status);
 done:
     PyMem_Free(out.data);
     Py_DECREF(message);
@@ -1086,13 +1132,6 @@ out_simple(Out *out, PyObject *value, int depth)
     return 1;
 }
 
-/* d.get(key) (borrowed), or NULL with an exception set, or NULL without one (missing). */
-static PyObject *
-dict_get(PyObject *d, const char *key)
-{
-    return PyDict_GetItemString(d, key);
-}
-
 static PyObject *
 structlog_json(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -1110,12 +1149,12 @@ structlog_json(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyObject *d = PyTuple_GET_ITEM(payload, 0), *method = PyTuple_GET_ITEM(payload, 1);
     PyObject *created = PyTuple_GET_ITEM(payload, 2), *thread = PyTuple_GET_ITEM(payload, 3);
     if (!PyDict_CheckExact(d) || !PyUnicode_CheckExact(method)
-        || dict_get(d, "exception") != NULL || dict_get(d, "exc_info") != NULL) {
+        || PyDict_GetItemString(d, "exception") != NULL || PyDict_GetItemString(d, "exc_info") != NULL) {
         Py_RETURN_NONE;  /* an exception to describe, or odd values: the Python path */
     }
-    PyObject *message = dict_get(d, "event");
-    PyObject *level = dict_get(d, "level");
-    PyObject *logger = dict_get(d, "logger");
+    PyObject *message = PyDict_GetItemString(d, "event");
+    PyObject *level = PyDict_GetItemString(d, "level");
+    PyObject *logger = PyDict_GetItemString(d, "logger");
     int truthy = level == NULL ? 0 : PyObject_IsTrue(level);
     if (truthy < 0) {
         PyErr_Clear();
@@ -1180,12 +1219,7 @@ structlog_json(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         STEP(out_simple(&out, value, 0));
     }
     STEP(OUT_LITERAL(&out, "}}"));
-    if (status == 0) {
-        result = PyBytes_FromStringAndSize(out.data, out.size);
-    }
-    else if (status > 0) {
-        result = Py_NewRef(Py_None);  /* a value only the Python path writes */
-    }
+    result = out_result(&out, status);
 done:
     PyMem_Free(out.data);
     Py_DECREF(upper);
