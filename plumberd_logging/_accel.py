@@ -50,6 +50,14 @@ class Speedups(Protocol):
         skip: frozenset[str],
         /,
     ) -> bytes | None: ...
+    def object_json(
+        self,
+        obj: object,
+        keys: tuple[str, ...],
+        fields: tuple[tuple[bytes, int, bool, bool] | None, ...],
+        id_text: str,
+        /,
+    ) -> bytes | None: ...
     def untrack(self, value: object, /) -> None: ...
     def track(self, value: object, /) -> None: ...
     def format_stamp(

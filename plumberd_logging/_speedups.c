@@ -31,6 +31,7 @@ static PyObject *IS_SAFE_NAME; /* "is_safe" */
 static PyObject *EMPTY;       /* () */
 static PyObject *EMPTY_STR;   /* "" */
 static PyObject *SIXTY_FOUR;  /* 64 */
+static PyObject *DICT_NAME;   /* "__dict__" */
 
 static const char HEX[] = "0123456789abcdef";
 
@@ -1226,6 +1227,187 @@ done:
     return result;
 }
 
+/* -- object_json ---------------------------------------------------------------------------- */
+
+/* The value kinds a field may be written as here (Values._compile's exact-type branches). */
+enum { KIND_NONE = 1, KIND_STR = 2, KIND_BOOL = 4, KIND_INT = 8, KIND_FLOAT = 16, KIND_UUID = 32 };
+
+/* An int within orjson's range (-2**63 .. 2**64-1); 1 for any other. */
+static int
+out_int(Out *out, PyObject *value)
+{
+    int overflow = 0;
+    long long n = PyLong_AsLongLongAndOverflow(value, &overflow);
+    char digits[32];
+    int length;
+    if (n == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (overflow > 0) {
+        unsigned long long u = PyLong_AsUnsignedLongLong(value);
+        if (u == (unsigned long long)-1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return 1;
+        }
+        length = snprintf(digits, sizeof(digits), "%llu", u);
+    }
+    else if (overflow < 0) {
+        return 1;
+    }
+    else {
+        length = snprintf(digits, sizeof(digits), "%lld", n);
+    }
+    return out_write(out, digits, length);
+}
+
+/* A float as orjson writes it: within 1e-4 <= |v| < 1e16 (or 0) that is repr(); 1 outside. */
+static int
+out_float(Out *out, PyObject *value)
+{
+    double v = PyFloat_AS_DOUBLE(value);
+    double a = fabs(v);
+    if (!(a == 0.0 || (a >= 1e-4 && a < 1e16))) {
+        return 1;  /* also NaN and infinities: the Python path refuses them */
+    }
+    char *text = PyOS_double_to_string(v, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+    if (text == NULL) {
+        return -1;
+    }
+    int status = out_write(out, text, (Py_ssize_t)strlen(text));
+    PyMem_Free(text);
+    return status;
+}
+
+/* One field's value when its kinds allow it (0); 1 when only the Python path can write it. */
+static int
+out_field_value(Out *out, PyObject *value, long kinds)
+{
+    if (value == Py_None) {
+        return kinds & KIND_NONE ? OUT_LITERAL(out, "null") : 1;
+    }
+    PyTypeObject *type = Py_TYPE(value);
+    if (type == &PyUnicode_Type) {
+        return kinds & KIND_STR ? out_string(out, value) : 1;
+    }
+    if (type == &PyBool_Type) {
+        if (!(kinds & KIND_BOOL)) {
+            return 1;
+        }
+        return value == Py_True ? OUT_LITERAL(out, "true") : OUT_LITERAL(out, "false");
+    }
+    if (type == &PyLong_Type) {
+        return kinds & KIND_INT ? out_int(out, value) : 1;
+    }
+    if (type == &PyFloat_Type) {
+        return kinds & KIND_FLOAT ? out_float(out, value) : 1;
+    }
+    if ((PyObject *)type == UUID_TYPE && (kinds & KIND_UUID)) {
+        char text[38];
+        text[0] = '"';
+        text[37] = '"';
+        int status = write_uuid(value, text + 1);
+        return status != 0 ? status : out_write(out, text, 38);
+    }
+    return 1;
+}
+
+/* The JSON body of an event object laid out as its class was compiled for: `keys` its
+ * attribute names in order, `fields` per key None (not written) or (the JSON of its C# name
+ * and a colon, kinds, omitted when None, is the "Id"), the "Id" written as `id_text`. None when
+ * the layout differs or a value is not of a kind written here (Values.object_fields then). */
+static PyObject *
+object_json(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (wrong_count("object_json(obj, keys, fields, id_text)", nargs, 4)) {
+        return NULL;
+    }
+    PyObject *obj = args[0], *keys = args[1], *fields = args[2], *id = args[3];
+    if (!PyTuple_CheckExact(keys) || !PyTuple_CheckExact(fields)
+        || PyTuple_GET_SIZE(keys) != PyTuple_GET_SIZE(fields) || !PyUnicode_CheckExact(id)) {
+        PyErr_SetString(PyExc_TypeError, "object_json: expected tuples of equal length and a str");
+        return NULL;
+    }
+    PyObject *d = PyObject_GetAttr(obj, DICT_NAME);
+    if (d == NULL) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    PyObject *result = NULL;
+    Out out = {NULL, 0, 0};
+    int status = 0;
+    if (!PyDict_CheckExact(d) || PyDict_GET_SIZE(d) != PyTuple_GET_SIZE(keys)) {
+        status = 1;
+        goto done;
+    }
+    out.data = PyMem_Malloc(256);
+    if (out.data == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    out.capacity = 256;
+    STEP(OUT_LITERAL(&out, "{"));
+    Py_ssize_t position = 0, i = 0;
+    PyObject *key, *value;
+    int first = 1;
+    /* Only exact str, int, float, bool, None and UUID values are read: no Python code runs
+     * while the dict is walked. */
+    while (status == 0 && PyDict_Next(d, &position, &key, &value)) {
+        PyObject *expected = PyTuple_GET_ITEM(keys, i);
+        if (key != expected) {
+            int same = PyObject_RichCompareBool(key, expected, Py_EQ);
+            if (same <= 0) {
+                status = same < 0 ? -1 : 1;
+                break;
+            }
+        }
+        PyObject *field = PyTuple_GET_ITEM(fields, i++);
+        if (field == Py_None) {
+            continue;
+        }
+        if (!PyTuple_CheckExact(field) || PyTuple_GET_SIZE(field) != 4
+            || !PyBytes_CheckExact(PyTuple_GET_ITEM(field, 0))) {
+            PyErr_SetString(PyExc_TypeError, "object_json: a field is (bytes, int, bool, bool)");
+            status = -1;
+            break;
+        }
+        long kinds = PyLong_AsLong(PyTuple_GET_ITEM(field, 1));
+        if (kinds == -1 && PyErr_Occurred()) {
+            status = -1;
+            break;
+        }
+        if (value == Py_None && PyTuple_GET_ITEM(field, 2) == Py_True) {
+            continue;  /* omitted when None */
+        }
+        if (!first) {
+            STEP(OUT_LITERAL(&out, ","));
+        }
+        first = 0;
+        PyObject *name = PyTuple_GET_ITEM(field, 0);
+        STEP(out_write(&out, PyBytes_AS_STRING(name), PyBytes_GET_SIZE(name)));
+        if (PyTuple_GET_ITEM(field, 3) == Py_True) {
+            /* the event id replaces the value, which must still be one written here */
+            if (status == 0 && !((PyObject *)Py_TYPE(value) == UUID_TYPE && (kinds & KIND_UUID))) {
+                Out scratch = {NULL, 0, 0};
+                status = out_field_value(&scratch, value, kinds);
+                PyMem_Free(scratch.data);
+            }
+            STEP(out_string(&out, id));
+        }
+        else {
+            STEP(out_field_value(&out, value, kinds));
+        }
+    }
+    STEP(OUT_LITERAL(&out, "}"));
+    result = out_result(&out, status);
+done:
+    if (status == 1 && result == NULL) {
+        result = Py_NewRef(Py_None);
+    }
+    PyMem_Free(out.data);
+    Py_DECREF(d);
+    return result;
+}
+
 /* -- untrack / track ------------------------------------------------------------------------ */
 
 /* A queued receipt is reachable from its writer's queue for as long as it is queued: the
@@ -1269,6 +1451,8 @@ static PyMethodDef methods[] = {
      "The LogRecorded body JSON of a compact log record, else None."},
     {"structlog_json", (PyCFunction)(void (*)(void))structlog_json, METH_FASTCALL,
      "The LogRecorded body JSON of a structlog line, else None."},
+    {"object_json", (PyCFunction)(void (*)(void))object_json, METH_FASTCALL,
+     "The body JSON of an event object of a compiled layout, else None."},
     {"untrack", (PyCFunction)untrack, METH_O, "Stop the cycle collector walking value."},
     {"track", (PyCFunction)track, METH_O, "Let the cycle collector walk value again."},
     {"append_records", (PyCFunction)(void (*)(void))append_records, METH_FASTCALL,
@@ -1302,9 +1486,10 @@ PyInit__speedups(void)
     EMPTY = PyTuple_New(0);
     EMPTY_STR = PyUnicode_FromStringAndSize("", 0);
     SIXTY_FOUR = PyLong_FromLong(64);
+    DICT_NAME = PyUnicode_InternFromString("__dict__");
     if (UNKNOWN == NULL || INT_NAME == NULL || IS_SAFE_NAME == NULL || EMPTY == NULL
         || EMPTY_STR == NULL
-        || SIXTY_FOUR == NULL) {
+        || SIXTY_FOUR == NULL || DICT_NAME == NULL) {
         return NULL;
     }
     return PyModule_Create(&module_def);

@@ -21,6 +21,8 @@ from types import ModuleType, NoneType, UnionType
 from typing import Any, Literal
 from uuid import UUID
 
+import orjson
+
 from plumberd_logging._clock import format_timestamp
 from plumberd_logging._guid import parse_guid
 from plumberd_logging._ids import id_text
@@ -148,8 +150,10 @@ class ValueConverter:
             raise TypeError(f"string_enums: expected bool, got {string_enums!r}")
         self.naive_datetimes: NaiveDatetimes = naive_datetimes
         self.string_enums = string_enums
-        # Per class: the compiled encoder of its field layout, or None (the generic loop).
+        # Per class: the compiled encoder of its field layout, or None (the generic loop), and
+        # the same layout's plan for the C accelerator (read by Codec.encode).
         self._compiled: dict[type, _Compiled | None] = {}
+        self._native: dict[type, NativePlan] = {}
         self._exact: dict[type, Callable[[Any, int], Any]] = {
             float: self._float,
             UUID: _uuid,
@@ -187,7 +191,10 @@ class ValueConverter:
         try:
             compiled = self._compiled[cls]
         except KeyError:
-            compiled = self._compiled[cls] = _compile(cls, obj, self.convert)
+            made = _compile(cls, obj, self.convert)
+            compiled = self._compiled[cls] = made[0] if made is not None else None
+            if made is not None:
+                self._native[cls] = made[1]
         if compiled is not None:
             fast = compiled(obj, depth)
             if fast is not None:
@@ -451,6 +458,13 @@ _BRANCHES = {
     "uuid": "if type(v) is UUID: out[{n}] = id_text(v)",
 }
 _KINDS = {str: "str", bool: "bool", int: "int", float: "float", UUID: "uuid"}
+# The same kinds for the C accelerator (its KIND_* flags).
+_KIND_BITS = {"none": 1, "str": 2, "bool": 4, "int": 8, "float": 16, "uuid": 32}
+#: One field for ``_speedups.object_json``: the JSON of its C# name and ``:``, its kinds'
+#: flags, omitted when None, is the ``Id``.
+NativeField = tuple[bytes, int, bool, bool]
+#: A compiled layout for ``_speedups.object_json``: the attribute names, a field (or None) each.
+NativePlan = tuple[tuple[str, ...], tuple["NativeField | None", ...]]
 
 
 def _field_kinds(hint: Any, check: Callable[[Any], Any] | None) -> list[str]:
@@ -466,8 +480,11 @@ def _field_kinds(hint: Any, check: Callable[[Any], Any] | None) -> list[str]:
     return ([kind] if kind else []) + (["none"] if optional else [])
 
 
-def _compile(cls: type, sample: object, convert: Callable[[Any, int], Any]) -> _Compiled | None:
-    """Generate a function writing the body of ``cls`` objects laid out as ``sample`` is.
+def _compile(
+    cls: type, sample: object, convert: Callable[[Any, int], Any]
+) -> tuple[_Compiled, NativePlan] | None:
+    """Generate a function writing the body of ``cls`` objects laid out as ``sample`` is, and
+    the same plan for the C accelerator (``_speedups.object_json``).
 
     Objects with another attribute layout (added, removed or reordered attributes) get None
     from it and take the generic loop; so do values outside the fast exact-type branches.
@@ -486,8 +503,10 @@ def _compile(cls: type, sample: object, convert: Callable[[Any, int], Any]) -> _
     ]
     lines.append("    out = {}")
     env: dict[str, Any] = {"KEYS": keys, "UUID": UUID, "id_text": id_text}
+    fields: list[NativeField | None] = []
     for i, attr in enumerate(keys):
         if not isinstance(attr, str) or attr[:1] == "_":
+            fields.append(None)
             continue
         name = plan.wire.get(attr) or wire_name(attr)
         if name in names:
@@ -502,6 +521,8 @@ def _compile(cls: type, sample: object, convert: Callable[[Any, int], Any]) -> _
             lines.append("    if v is not None:")
             indent = "        "
         kinds = _field_kinds(hints.get(attr), check)
+        bits = sum(_KIND_BITS[kind] for kind in kinds)
+        fields.append((orjson.dumps(name) + b":", bits, attr in plan.omit_if_none, name == "Id"))
         for j, kind in enumerate(kinds):
             branch = _BRANCHES[kind].format(n=n)
             lines.append(f"{indent}{'el' if j else ''}{branch}")
@@ -510,7 +531,7 @@ def _compile(cls: type, sample: object, convert: Callable[[Any, int], Any]) -> _
     lines.append("    return out")
     exec("\n".join(lines), env)  # generated from attribute names written with repr()
     compiled: _Compiled = env["encode"]
-    return compiled
+    return compiled, (keys, tuple(fields))
 
 
 def _slow_field(

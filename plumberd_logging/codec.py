@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any, Final, NamedTuple
 from uuid import UUID
 
+from plumberd_logging._accel import speedups
 from plumberd_logging._guid import parse_guid
 from plumberd_logging._ids import id_text, new_event_id
 from plumberd_logging._json import Fragment, JSONEncodeError
@@ -58,6 +59,8 @@ _MAPPINGS: dict[type, bool] = {dict: True, JsonReady: True}  # per class: is it 
 _CLASS_TYPES: dict[type, str] = {}  # per event class: its checked C# type name
 _TYPES: set[str] = set()  # type names given as event_type=... and checked (bounded)
 _encoded = tuple.__new__  # EncodedEvent from a tuple, without the named-argument __new__
+# The body of an object of a compiled layout in C (twin: the compiled encoder, then orjson).
+_OBJECT_JSON = speedups.object_json if speedups is not None else None
 
 
 def _exact_number(value: Any) -> Any:
@@ -159,6 +162,15 @@ class Codec:
                     )
                 if event_type is None:
                     _CLASS_TYPES[cls] = name
+            native = self._values._native.get(cls) if _OBJECT_JSON is not None else None
+            if native is not None and event_id is None:  # the C accelerator's body writer
+                own = getattr(event, "id", None)
+                if type(own) is UUID and own.int:  # the common case, checked as _event_id would
+                    eid_text = id_text(own)
+                    data = _OBJECT_JSON(event, native[0], native[1], eid_text)  # type: ignore[misc]
+                    if data is not None:
+                        meta_json = self._metadata(eid_text, metadata, created, context)
+                        return _encoded(EncodedEvent, (own, name, data, meta_json))
             try:
                 compiled = self._values._compiled.get(cls)  # object_fields' fast path, inline
                 body = compiled(event, 0) if compiled is not None else None

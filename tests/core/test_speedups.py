@@ -24,7 +24,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plumberd_logging import _accel, _clock, _ids, _wire, metadata
+from plumberd_logging import Event, _accel, _clock, _ids, _wire, field, metadata
+from plumberd_logging import codec as codec_module
 from plumberd_logging._capture import LogEventSpec, StructlogEventSpec, compact_record
 from plumberd_logging.codec import Codec, EncodedEvent
 from plumberd_logging.context import CorrelationContext
@@ -498,3 +499,130 @@ def test_an_id_of_a_uuid_subclass_is_written_as_python_writes_it() -> None:
 
     assert v1() == _twin(v1)
     assert v2() == _twin(v2)
+
+
+# -- object_json: an event object's body ----------------------------------------------------------
+
+
+class _Shipped(Event):
+    """Every kind object_json writes, declared (checked) and undeclared (any value)."""
+
+    order_id: str
+    quantity: int
+    price: float
+    paid: bool
+    parcel: UUID
+    note: str | None = field(default=None, omit_if_none=True)
+    count: int | None = None
+    anything: Any = None
+    label: str = field(default="", wire_name="\u00c9tiquette")  # a non-ASCII C# name
+
+
+_any_values = (
+    _texts
+    | st.just("lone \ud800 surrogate")
+    | st.integers(-(2**70), 2**70)
+    | st.sampled_from([2**63 - 1, 2**63, 2**64 - 1, 2**64, -(2**63), -(2**63) - 1])
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.floats(1e-6, 1e-3)
+    | st.floats(1e15, 1e17)
+    | st.booleans()
+    | st.none()
+    | uuids
+    | st.decimals(allow_nan=False, places=2, max_value=10**6, min_value=-(10**6))
+    | st.lists(st.integers(0, 9), max_size=2)
+)
+
+
+def _compiled_plan() -> Any:
+    codec = Codec()
+    codec.encode(_Shipped(order_id="o", quantity=1, price=1.0, paid=True, parcel=uuid.uuid4()))
+    return codec._values._native[_Shipped]
+
+
+def _encoded_both_ways(make: Callable[[], object]) -> tuple[object, object]:
+    """What Codec.encode gives with object_json and with its twin (the compiled encoder, then
+    orjson): an EncodedEvent, or the InvalidEvent's text."""
+    results: list[object] = []
+    for accelerated in (True, False):
+        codec = Codec()
+        codec.encode(_Shipped(order_id="o", quantity=1, price=1.0, paid=True, parcel=uuid.uuid4()))
+        saved = codec_module._OBJECT_JSON
+        codec_module._OBJECT_JSON = saved if accelerated else None
+        try:
+            results.append(codec.encode(make(), created=1.5, context=None))
+        except InvalidEvent as exc:
+            results.append(str(exc))
+        finally:
+            codec_module._OBJECT_JSON = saved
+    return results[0], results[1]
+
+
+_fast_ints = st.integers(-(2**63), 2**64 - 1) | st.sampled_from([0, 2**63 - 1, 2**63, 2**64 - 1])
+_fast_floats = (
+    st.floats(-1e6, 1e6).filter(lambda v: v == 0.0 or abs(v) >= 1e-4)
+    | st.floats(1e-4, 1e16, exclude_max=True)
+    | st.sampled_from([0.0, -0.0, 1e-4, -1e-4, 1e15, 9999999999999998.0, 0.1])
+)
+_fast_values = _texts | _fast_ints | _fast_floats | st.booleans() | st.none() | uuids
+# Each field a value of its declared kind (what object_json writes); then maybe one field
+# given any value (what it must leave to the Python path, or write as that path would).
+_declared = st.fixed_dictionaries(
+    {
+        "order_id": _texts,
+        "quantity": _fast_ints,
+        "price": _fast_floats,
+        "paid": st.booleans(),
+        "parcel": uuids,
+        "note": st.none() | _texts,
+        "count": st.none() | _fast_ints,
+        "anything": _fast_values,
+        "label": _texts,
+    }
+)
+_FIELDS = ["order_id", "quantity", "price", "paid", "parcel", "note", "count", "anything", "label"]
+_names = st.sampled_from(_FIELDS)
+
+
+@needs_c
+@given(_declared, st.none() | st.tuples(_names, _any_values | _fast_values), uuids)
+@settings(max_examples=800)
+def test_object_json_equals_the_compiled_encoder_and_orjson(
+    values: dict[str, Any], odd: tuple[str, Any] | None, event_id: UUID
+) -> None:
+    if odd is not None:
+        values = {**values, odd[0]: odd[1]}
+
+    def make() -> object:
+        event = object.__new__(_Shipped)  # any value in any field, as a careless caller's
+        event.__dict__.update({"id": event_id, **{name: values[name] for name in _FIELDS}})
+        return event
+
+    accelerated, reference = _encoded_both_ways(make)
+    assert accelerated == reference
+    if odd is None and event_id.int:  # values of their declared kinds: written in C
+        assert speedups is not None
+        keys, fields = _compiled_plan()
+        assert speedups.object_json(make(), keys, fields, str(event_id)) is not None
+
+
+@needs_c
+def test_object_json_writes_the_common_event_and_leaves_other_layouts_to_python() -> None:
+    assert speedups is not None
+    event = _Shipped(
+        order_id="o-1\n", quantity=2**64 - 1, price=12.5, paid=False, parcel=UUID(int=7)
+    )
+    codec = Codec()
+    expected = codec.encode(event, created=1.5, context=None)
+    keys, fields = codec._values._native[_Shipped]
+    data = speedups.object_json(event, keys, fields, str(event.id))
+    assert data == expected.data
+    assert data is not None and json.loads(data)["OrderId"] == "o-1\n"
+    event.extra = 1  # type: ignore[attr-defined]  # another layout: the compiled function's as well
+    assert speedups.object_json(event, keys, fields, str(event.id)) is None
+    del event.extra  # type: ignore[attr-defined]
+    event.price = 1e-5  # below 1e-4: written by the Python path
+    assert speedups.object_json(event, keys, fields, str(event.id)) is None
+    assert b'"Price":1e-05' in codec.encode(event, created=1.5, context=None).data
+    with pytest.raises(TypeError, match="tuples of equal length"):
+        speedups.object_json(event, keys, fields[:-1], str(event.id))
