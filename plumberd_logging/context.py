@@ -77,6 +77,23 @@ class Message(Protocol):
     def metadata(self) -> object: ...
 
 
+_new = object.__new__
+_slots = vars(CorrelationContext)  # its slot descriptors
+_set_correlation = _slots["correlation_id"].__set__
+_set_causation = _slots["causation_id"].__set__
+_set_user = _slots["user_id"].__set__
+
+
+def _context(correlation_id: UUID, causation_id: UUID, user_id: str | None) -> CorrelationContext:
+    """``CorrelationContext(...)`` at half the cost (its slots filled directly, not through the
+    frozen dataclass's ``__init__``): :func:`derive` makes one per ``@emits`` call."""
+    ctx: CorrelationContext = _new(CorrelationContext)
+    _set_correlation(ctx, correlation_id)
+    _set_causation(ctx, causation_id)
+    _set_user(ctx, user_id)
+    return ctx
+
+
 _current: ContextVar[CorrelationContext | None] = ContextVar("plumberd_correlation", default=None)
 
 
@@ -118,17 +135,17 @@ def derive(
             if outer is not None:
                 if user_id is None or user_id == outer.user_id:
                     return outer
-                return CorrelationContext(outer.correlation_id, outer.causation_id, user_id)
+                return _context(outer.correlation_id, outer.causation_id, user_id)
             if root_id is None:
                 return None
-            return CorrelationContext(root_id, root_id, user_id)
+            return _context(root_id, root_id, user_id)
         correlation_id = outer.correlation_id if outer is not None else causation_id
     elif causation_id is None:
         same_chain = outer is not None and outer.correlation_id == correlation_id
         causation_id = outer.causation_id if same_chain and outer is not None else correlation_id
     if user_id is None and outer is not None:
         user_id = outer.user_id
-    return CorrelationContext(correlation_id, causation_id, user_id)
+    return _context(correlation_id, causation_id, user_id)
 
 
 @contextlib.contextmanager

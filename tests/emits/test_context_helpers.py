@@ -87,3 +87,17 @@ def test_use_context_enters_a_captured_context_and_restores() -> None:
     assert current_context() is None
     with pytest.raises(TypeError, match="expected a CorrelationContext"), use_context("ctx"):  # type: ignore[arg-type]
         pass
+
+
+def test_a_derived_context_is_an_ordinary_frozen_context() -> None:
+    # derive() fills the slots directly (the fast path of every @emits call): what it makes
+    # must compare, hash, print and refuse changes like one built by the constructor.
+    outer, cause = uuid4(), uuid4()
+    with correlation(outer, user_id="bob"), correlation(causation_id=cause) as derived:
+        built = CorrelationContext(outer, cause, "bob")
+        assert type(derived) is CorrelationContext
+        assert derived == built and hash(derived) == hash(built)
+        assert repr(derived) == repr(built)
+        with pytest.raises(AttributeError):
+            derived.user_id = "eve"  # type: ignore[misc]
+        assert current_context() is derived
