@@ -1,6 +1,6 @@
 """Run every benchmark and regenerate the performance tables from their saved results.
 
-    python benchmarks/report.py              # run the suite (~15 min on 2 cores), save, render
+    python benchmarks/report.py              # run the suite (~6 min on 2 cores), save, render
     python benchmarks/report.py --render     # only re-render from benchmarks/results.json
     python benchmarks/report.py --check      # exit 1 when a committed table is stale
 
@@ -18,6 +18,7 @@ Rendering imports nothing but the standard library.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import shlex
@@ -35,8 +36,9 @@ RAW = ROOT / "benchmarks" / "results"
 DOCS = [ROOT / "benchmarks" / "README.md", ROOT / "docs" / "performance.md"]
 START, END = "<!-- perf-table:start -->", "<!-- perf-table:end -->"
 
-# name -> (script, arguments): the whole suite, about 15 minutes on 2 busy cores (5 rounds:
-# with 3, two runs on a quiet machine gave 3.8 and 6.5 µs for the same caller row)
+# name -> (script, arguments): the whole suite, about 6 minutes on 2 cores. The live rows take
+# 9 rounds: with 3, two runs on a quiet machine gave 3.8 and 6.5 µs for the same caller row,
+# and with 5 a run's rounds still spread ±30% around the median (2026-12-04)
 SUITE: dict[str, tuple[str, list[str]]] = {
     "encode": ("bench_encode.py", ["--rounds", "5"]),
     "wire": ("bench_wire.py", ["--rounds", "5"]),
@@ -44,7 +46,7 @@ SUITE: dict[str, tuple[str, list[str]]] = {
         "bench_handler.py",
         [
             "--rounds",
-            "5",
+            "9",
             "--calls",
             "20000",
             "--only",
@@ -56,9 +58,9 @@ SUITE: dict[str, tuple[str, list[str]]] = {
             "tagged",
         ],
     ),
-    "structlog": ("bench_structlog.py", ["--rounds", "5", "--calls", "20000", "--only", "capture"]),
-    "emits": ("bench_emits.py", ["--live", "--rounds", "5", "--calls", "20000"]),
-    "writer": ("bench_writer.py", ["--rounds", "5", "--events", "30000"]),
+    "structlog": ("bench_structlog.py", ["--rounds", "9", "--calls", "20000", "--only", "capture"]),
+    "emits": ("bench_emits.py", ["--live", "--rounds", "9", "--calls", "20000"]),
+    "writer": ("bench_writer.py", ["--rounds", "9", "--events", "30000"]),
 }
 
 # (label, benchmark, configuration, baseline configuration, goal: caller µs, total µs)
@@ -365,6 +367,12 @@ def main(argv: list[str] | None = None) -> int:
         print("stale: " + ", ".join(stale) if stale else "tables up to date")
         return 1 if stale else 0
     if not args.render:
+        if importlib.util.find_spec("opentelemetry") is None:
+            print(
+                "note: opentelemetry-sdk is not installed, so the OpenTelemetry reference row "
+                'will read "not run" (pip install -e ".[dev,bench]")',
+                file=sys.stderr,
+            )
         results = run_suite(args.only or list(SUITE))
         RESULTS.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     changed = write_tables(json.loads(RESULTS.read_text()))
