@@ -38,3 +38,4 @@ def test_rendering_shows_each_goal_and_the_load() -> None:
         assert label in rendered
     assert "load (1 min)" in rendered
     assert "python benchmarks/bench_writer.py" in rendered
+    assert ", probe " in rendered  # how fast the machine was, next to each command
