@@ -45,19 +45,24 @@ class Unit(Generic[T]):
 def plan_rounds(items: Iterable[T], max_events: int, max_bytes: int) -> list[list[Unit[T]]]:
     """Cut ``items`` (in submission order) into rounds of units; see the module docstring."""
     per_stream: dict[str, list[Unit[T]]] = {}
+    lasts: dict[str, Unit[T]] = {}  # each stream's open unit (this runs once per event)
     for item in items:
-        units = per_stream.setdefault(item.stream, [])
-        last = units[-1] if units else None
+        stream, size = item.stream, item.size
+        last = lasts.get(stream)
         if (
             last is None
             or item.expected is not ANY
             or len(last.items) >= max_events
-            or (last.size + item.size > max_bytes and last.items)
+            or (last.size + size > max_bytes and last.items)
         ):
-            last = Unit(item.stream, item.expected, [])
-            units.append(last)
+            last = lasts[stream] = Unit(stream, item.expected, [])
+            units = per_stream.get(stream)
+            if units is None:
+                per_stream[stream] = [last]
+            else:
+                units.append(last)
         last.items.append(item)
-        last.size += item.size
+        last.size += size
     depth = max((len(u) for u in per_stream.values()), default=0)
     return [[units[r] for units in per_stream.values() if r < len(units)] for r in range(depth)]
 
