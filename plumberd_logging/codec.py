@@ -162,15 +162,18 @@ class Codec:
                     )
                 if event_type is None:
                     _CLASS_TYPES[cls] = name
+            own = getattr(event, "id", None)
+            # the common case, checked as _event_id would: the event's own id
+            own_id: UUID | None = (
+                own if event_id is None and type(own) is UUID and own.int else None
+            )
             native = self._values._native.get(cls) if _OBJECT_JSON is not None else None
-            if native is not None and event_id is None:  # the C accelerator's body writer
-                own = getattr(event, "id", None)
-                if type(own) is UUID and own.int:  # the common case, checked as _event_id would
-                    eid_text = id_text(own)
-                    data = _OBJECT_JSON(event, native[0], native[1], eid_text)  # type: ignore[misc]
-                    if data is not None:
-                        meta_json = self._metadata(eid_text, metadata, created, context)
-                        return _encoded(EncodedEvent, (own, name, data, meta_json))
+            if native is not None and own_id is not None:  # the C accelerator's body writer
+                eid_text = id_text(own_id)
+                data = _OBJECT_JSON(event, native[0], native[1], eid_text)  # type: ignore[misc]
+                if data is not None:
+                    meta_json = self._metadata(eid_text, metadata, created, context)
+                    return _encoded(EncodedEvent, (own_id, name, data, meta_json))
             try:
                 compiled = self._values._compiled.get(cls)  # object_fields' fast path, inline
                 body = compiled(event, 0) if compiled is not None else None
@@ -178,11 +181,7 @@ class Codec:
                     body = self._values.object_fields(event)
             except InvalidEvent as exc:
                 raise InvalidEvent(exc.reason, cls.__name__ + exc.path) from None
-            own = getattr(event, "id", None)
-            if event_id is None and type(own) is UUID and own.int:
-                eid = own  # the common case, checked as _event_id would
-            else:
-                eid = _event_id(own, event_id, cls.__name__)
+            eid = own_id if own_id is not None else _event_id(own, event_id, cls.__name__)
             eid_text = id_text(eid)
             if "Id" in body:
                 body["Id"] = eid_text
