@@ -303,8 +303,9 @@ def section(text: str) -> str:
 
 
 # A fixed pure-Python workload (dict and str churn, as the hot paths do), timed in a fresh
-# process before and after each benchmark: the same code took 0.10 and 0.14 µs on this machine
-# on two runs of one day, so a figure is read next to how fast the machine was at the time.
+# process before and after each benchmark: the same C code took 0.10 µs on this machine one
+# day and 0.13-0.14 µs in every run the next, so a figure is read next to how fast the machine
+# was at the time.
 PROBE = """
 import time
 best = 1e9
@@ -342,13 +343,14 @@ def run_suite(names: Sequence[str]) -> dict[str, Any]:
     old: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     benches: dict[str, Any] = dict(old.get("benchmarks", {}))
     RAW.mkdir(parents=True, exist_ok=True)
+    probe = speed_probe()  # one probe between two benchmarks: the after of one, before of next
     for name in names:
         script, args = SUITE[name]
         raw = RAW / f"{name}.json"
         shown = ["python", f"benchmarks/{script}", *args]
         command = [sys.executable, str(ROOT / "benchmarks" / script), *args, "--save", str(raw)]
         print(f"== {shlex.join(shown)}", file=sys.stderr, flush=True)
-        probe_before = speed_probe()
+        probe_before = probe
         before, start = _load_now(), time.monotonic()
         proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
@@ -365,7 +367,7 @@ def run_suite(names: Sequence[str]) -> dict[str, Any]:
             "load_before": before,
             "load_after": _load_now(),
             "seconds": round(time.monotonic() - start, 1),
-            "probe_ms": [probe_before, speed_probe()],
+            "probe_ms": [probe_before, probe := speed_probe()],
             "runs": runs,
         }
     meta = {
