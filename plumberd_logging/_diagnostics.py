@@ -9,6 +9,7 @@ log there).
 from __future__ import annotations
 
 import collections
+import signal
 import sys
 import threading
 import time
@@ -28,9 +29,19 @@ _suppressed: dict[str, int] = {}
 INTERVAL = 10.0  # seconds between two lines of the same kind
 
 
+# Signals Python handles on the main thread only. Blocked on our threads (and the gRPC threads
+# they start, which inherit the mask), the kernel delivers them to a thread that can act on
+# them: delivered to one of ours, SIGTERM would not interrupt a main thread blocked in a
+# semaphore wait, and a fork Pool's idle worker would never end at terminate().
+_MAIN_THREAD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
 def library_thread() -> None:
-    """Mark the calling thread as one of ours (records logged on it are not captured)."""
+    """Mark the calling thread as one of ours (records logged on it are not captured), and
+    leave SIGINT and SIGTERM to the main thread."""
     _local.ours = True
+    if hasattr(signal, "pthread_sigmask"):  # not on Windows
+        signal.pthread_sigmask(signal.SIG_BLOCK, _MAIN_THREAD_SIGNALS)
 
 
 def in_library_thread() -> bool:

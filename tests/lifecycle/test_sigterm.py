@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
+import threading
 import time
 
 import pytest
@@ -108,3 +110,28 @@ def test_sigterm_during_the_exit_close_still_delivers_and_ends_as_sigterm(
     out, err = child.communicate(timeout=30)
     assert child.returncode == -signal.SIGTERM, err
     assert_all_stored_once(eventstore, printed_ids("".join(lines) + out), "Term-2")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads the masks from /proc (Linux)")
+def test_signals_go_to_the_main_thread_not_the_writers(eventstore: InMemoryEventStore) -> None:
+    # Python runs signal handlers on the main thread only. Delivered to a writer thread instead,
+    # SIGTERM did not interrupt a main thread blocked in a semaphore wait: a fork Pool's idle
+    # worker hung at terminate() (about 1 run in 60 under load). The writer's threads, and the
+    # threads they start, block SIGINT and SIGTERM so the kernel picks the main thread.
+    from plumberd_logging import EventWriter
+
+    with EventWriter(eventstore.url) as writer:
+        writer.submit("Mask-1", {"N": 1}, event_type="Pinged").result(10)
+        names = {"plumberd-writer", "plumberd-watchdog"}
+        ours = [t for t in threading.enumerate() if t.name in names]
+        assert {t.name for t in ours} == names
+        for t in ours:
+            blocked = _blocked_signals(t.native_id)
+            assert {signal.SIGINT, signal.SIGTERM} <= blocked, t.name
+        assert signal.SIGTERM not in _blocked_signals(threading.main_thread().native_id)
+
+
+def _blocked_signals(tid: int | None) -> set[int]:
+    with open(f"/proc/self/task/{tid}/status", encoding="ascii") as status:
+        mask = next(int(line.split()[1], 16) for line in status if line.startswith("SigBlk:"))
+    return {n for n in range(1, 65) if mask & (1 << (n - 1))}
