@@ -13,6 +13,7 @@
  *                                            -> _capture.LogEventSpec.build's body as JSON, or None
  *   structlog_json(payload, event_id, service, host, cached, pid, skip)
  *                                            -> _capture.StructlogEventSpec.build's, or None
+ *   float_json(value)                        -> a float's text in object_json (repr()), or None
  *   untrack(receipt), track(receipt)          -> the cycle collector stops / resumes walking it
  *   proposed_messages(events, maps, make, head, tail)
  *                                            -> head + the v1 ProposedMessages of events + tail
@@ -1260,6 +1261,73 @@ out_int(Out *out, PyObject *value)
     return out_write(out, digits, length);
 }
 
+/* Up to 9 decimals: a float with more (1/3, a measurement) goes to dtoa after 10 tries. */
+static const double POW10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+
+/* repr(v) for 1e-4 <= |v| < 2**50 with few decimals (12.5, 0.25, 19.99), without dtoa; the
+ * length, or 0 when dtoa must decide (out holds 40 bytes).
+ *
+ * repr() is the shortest decimal that reads back as v. Try k = 0, 1, ... decimals: the integer
+ * m nearest to |v| * 10**k. The reals that read back as v span at most one ulp of v, at most
+ * 2**-52 |v|; scaled by 10**k < 2**50 / |v| that is under 1/4, so at most one integer reads
+ * back as v at that scale, and m is it if any is (the product's rounding error is at most
+ * 1/8). m / 10**k is one correctly rounded division of exact operands, so `== |v|` is exactly
+ * "reads back as v". The first k that passes has the fewest decimals, hence the fewest
+ * digits: repr's digits. */
+static int
+short_float(double v, char *out)
+{
+    double a = fabs(v);
+    if (!(a >= 1e-4 && a < 1125899906842624.0)) {  /* 2**50; also NaN */
+        return 0;
+    }
+    for (int k = 0; k < (int)(sizeof(POW10) / sizeof(POW10[0])); k++) {
+        double scaled = a * POW10[k];
+        if (scaled >= 1125899906842624.0) {
+            return 0;
+        }
+        double m = nearbyint(scaled);
+        if (m / POW10[k] != a) {
+            continue;
+        }
+        char digits[24];
+        int n = 0;
+        unsigned long long u = (unsigned long long)m;  /* exact: m < 2**50 */
+        do {
+            digits[sizeof(digits) - 1 - n++] = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        memmove(digits, digits + sizeof(digits) - n, (size_t)n);
+        char *p = out;
+        if (v < 0) {
+            *p++ = '-';
+        }
+        if (k == 0) {
+            memcpy(p, digits, (size_t)n);
+            p += n;
+            *p++ = '.';
+            *p++ = '0';
+        }
+        else if (n > k) {  /* 12.5: digits before and after the point */
+            memcpy(p, digits, (size_t)(n - k));
+            p += n - k;
+            *p++ = '.';
+            memcpy(p, digits + n - k, (size_t)k);
+            p += k;
+        }
+        else {  /* 0.0025: zeros after the point, then the digits */
+            *p++ = '0';
+            *p++ = '.';
+            memset(p, '0', (size_t)(k - n));
+            p += k - n;
+            memcpy(p, digits, (size_t)n);
+            p += n;
+        }
+        return (int)(p - out);
+    }
+    return 0;
+}
+
 /* A float as orjson writes it: within 1e-4 <= |v| < 1e16 (or 0) that is repr(); 1 outside. */
 static int
 out_float(Out *out, PyObject *value)
@@ -1269,6 +1337,11 @@ out_float(Out *out, PyObject *value)
     if (!(a == 0.0 || (a >= 1e-4 && a < 1e16))) {
         return 1;  /* also NaN and infinities: the Python path refuses them */
     }
+    char quick[40];
+    int length = short_float(v, quick);
+    if (length > 0) {
+        return out_write(out, quick, length);
+    }
     char *text = PyOS_double_to_string(v, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
     if (text == NULL) {
         return -1;
@@ -1276,6 +1349,22 @@ out_float(Out *out, PyObject *value)
     int status = out_write(out, text, (Py_ssize_t)strlen(text));
     PyMem_Free(text);
     return status;
+}
+
+static PyObject *
+float_json(PyObject *module, PyObject *value)
+{
+    if (!PyFloat_CheckExact(value)) {
+        PyErr_SetString(PyExc_TypeError, "float_json: expected a float");
+        return NULL;
+    }
+    Out out = {NULL, 0, 0};
+    int status = out_float(&out, value);
+    PyObject *text = status == 0 ? PyUnicode_FromStringAndSize(out.data, out.size)
+                     : status == 1 ? Py_NewRef(Py_None)
+                                   : NULL;
+    PyMem_Free(out.data);
+    return text;
 }
 
 /* One field's value when its kinds allow it (0); 1 when only the Python path can write it. */
@@ -1453,6 +1542,8 @@ static PyMethodDef methods[] = {
      "The LogRecorded body JSON of a structlog line, else None."},
     {"object_json", (PyCFunction)(void (*)(void))object_json, METH_FASTCALL,
      "The body JSON of an event object of a compiled layout, else None."},
+    {"float_json", (PyCFunction)float_json, METH_O,
+     "A float's JSON text as object_json writes it, else None (outside 1e-4 <= |v| < 1e16)."},
     {"untrack", (PyCFunction)untrack, METH_O, "Stop the cycle collector walking value."},
     {"track", (PyCFunction)track, METH_O, "Let the cycle collector walk value again."},
     {"append_records", (PyCFunction)(void (*)(void))append_records, METH_FASTCALL,

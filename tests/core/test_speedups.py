@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import random
 import subprocess
 import sys
 import uuid
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -499,6 +501,52 @@ def test_an_id_of_a_uuid_subclass_is_written_as_python_writes_it() -> None:
 
     assert v1() == _twin(v1)
     assert v2() == _twin(v2)
+
+
+# -- float_json: a float field's text ------------------------------------------------------------
+
+
+def _float_twin(value: float) -> str | None:
+    """What object_json writes for a float: repr() (orjson's text too) within 1e-4 <= |v| <
+    1e16 or zero; None (the Python path's) outside."""
+    if value == 0.0 or 1e-4 <= abs(value) < 1e16:
+        assert orjson.dumps(value).decode() == repr(value)
+        return repr(value)
+    return None
+
+
+# Few decimals (prices, durations) take a path of their own; their neighbours one ulp away
+# must not, and reach dtoa: both must read exactly as repr().
+_short_floats = st.builds(
+    lambda m, k, step: math.nextafter(m / 10**k, math.inf) if step else m / 10**k,
+    st.integers(-(2**53), 2**53),
+    st.integers(0, 12),
+    st.booleans(),
+)
+
+
+@needs_c
+@given(_short_floats | st.floats(allow_nan=True, allow_infinity=True) | st.floats(1e-4, 2.0**51))
+@settings(max_examples=2000)
+def test_float_json_is_repr(value: float) -> None:
+    assert speedups is not None
+    assert speedups.float_json(value) == _float_twin(value)
+
+
+@needs_c
+def test_float_json_is_repr_for_a_sweep_of_short_decimals_and_their_neighbours() -> None:
+    assert speedups is not None
+    rng = random.Random(12)
+    edges = [1e-4, 0.1, 0.3, 0.30000000000000004, 2.0**50, 2.0**50 - 0.25, 1e15, 9.999999e15]
+    values = edges + [
+        rng.randrange(-(10**9), 10**9) / 10 ** rng.randrange(10) for _ in range(60_000)
+    ]
+    values += [math.nextafter(v, rng.choice([math.inf, -math.inf])) for v in values[:20_000]]
+    values += [round(rng.uniform(0, 1e6), rng.randrange(8)) for _ in range(20_000)]
+    wrong = [v for v in values if speedups.float_json(v) != _float_twin(v)]
+    assert wrong == []
+    with pytest.raises(TypeError, match="expected a float"):
+        speedups.float_json(1)
 
 
 # -- object_json: an event object's body ----------------------------------------------------------
