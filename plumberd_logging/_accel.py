@@ -13,10 +13,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from importlib import import_module
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from uuid import UUID
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from plumberd_logging.codec import EncodedEvent
 
 __all__ = ["PURE_PYTHON", "speedups"]
@@ -58,6 +60,22 @@ class Speedups(Protocol):
         id_text: str,
         /,
     ) -> bytes | None: ...
+    def object_event(
+        self,
+        obj: object,
+        keys: tuple[str, ...],
+        fields: tuple[tuple[bytes, int, bool, bool] | None, ...],
+        id_text: str,
+        id: UUID,
+        event_type: str,
+        created: float | datetime | None,
+        cached: tuple[int | None, str, str],
+        host: str | None,
+        context: object,
+        encoded: type[tuple[Any, ...]],
+        /,
+    ) -> tuple[Any, ...] | bytes | None: ...
+    def float_json(self, value: float, /) -> str | None: ...
     def untrack(self, value: object, /) -> None: ...
     def track(self, value: object, /) -> None: ...
     def format_stamp(

@@ -13,6 +13,8 @@
  *                                            -> _capture.LogEventSpec.build's body as JSON, or None
  *   structlog_json(payload, event_id, service, host, cached, pid, skip)
  *                                            -> _capture.StructlogEventSpec.build's, or None
+ *   object_event(obj, keys, fields, id_text, id, type, created, cached, host, context, encoded)
+ *                                            -> codec.Codec.encode's EncodedEvent, its body, or None
  *   float_json(value)                        -> a float's text in object_json (repr()), or None
  *   untrack(receipt), track(receipt)          -> the cycle collector stops / resumes walking it
  *   proposed_messages(events, maps, make, head, tail)
@@ -33,6 +35,9 @@ static PyObject *EMPTY;       /* () */
 static PyObject *EMPTY_STR;   /* "" */
 static PyObject *SIXTY_FOUR;  /* 64 */
 static PyObject *DICT_NAME;   /* "__dict__" */
+static PyObject *CORRELATION_NAME; /* "correlation_id" */
+static PyObject *CAUSATION_NAME;   /* "causation_id" */
+static PyObject *USER_NAME;        /* "user_id" */
 
 static const char HEX[] = "0123456789abcdef";
 
@@ -1497,6 +1502,91 @@ done:
     return result;
 }
 
+/* The standard metadata of an event with a correlation context (metadata_json's arguments
+ * from it); None when it has a user id or when metadata_json leaves it to Python. */
+static PyObject *
+context_metadata(PyObject *module, PyObject *const *args, PyObject *context)
+{
+    PyObject *user = PyObject_GetAttr(context, USER_NAME);
+    if (user == NULL) {
+        return NULL;
+    }
+    Py_DECREF(user);
+    if (user != Py_None) {
+        Py_RETURN_NONE;
+    }
+    PyObject *ids[2] = {NULL, NULL}, *result = NULL;
+    PyObject *names[2] = {CORRELATION_NAME, CAUSATION_NAME};
+    for (int i = 0; i < 2; i++) {
+        PyObject *value = PyObject_GetAttr(context, names[i]);
+        if (value == NULL) {
+            goto done;
+        }
+        ids[i] = uuid_text(module, value);
+        Py_DECREF(value);
+        if (ids[i] == NULL) {
+            goto done;
+        }
+    }
+    PyObject *meta_args[6] = {args[0], args[1], args[2], args[3], ids[0], ids[1]};
+    result = metadata_json(module, meta_args, 6);
+done:
+    Py_XDECREF(ids[0]);
+    Py_XDECREF(ids[1]);
+    return result;
+}
+
+/* Codec.encode of an event object in one call: its body (object_json) and, when `host` is a
+ * str, its standard metadata (metadata_json: a root event's when context is None, else the
+ * context's ids), as an `encoded` tuple (EncodedEvent). The body alone (bytes) when the
+ * metadata is Python's to write; None when the body is. */
+static PyObject *
+object_event(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (wrong_count("object_event(obj, keys, fields, id_text, id, type, created, cached, host, "
+                    "context, encoded)",
+                    nargs, 11)) {
+        return NULL;
+    }
+    PyObject *id = args[4], *type = args[5], *host = args[8], *context = args[9];
+    PyTypeObject *encoded = (PyTypeObject *)args[10];
+    if (!PyType_Check(args[10]) || !PyType_IsSubtype(encoded, &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "object_event: encoded must be a tuple subclass");
+        return NULL;
+    }
+    PyObject *data = object_json(module, args, 4);
+    if (data == NULL || data == Py_None || host == Py_None) {
+        return data;
+    }
+    PyObject *meta_args[4] = {args[3], args[6], args[7], host};
+    PyObject *meta;
+    if (context == Py_None) {
+        PyObject *root_args[6] = {args[3], args[6], args[7], host, Py_None, Py_None};
+        meta = metadata_json(module, root_args, 6);
+    }
+    else {
+        meta = context_metadata(module, meta_args, context);
+    }
+    if (meta == NULL || meta == Py_None) {
+        Py_XDECREF(meta);
+        if (meta == NULL) {
+            Py_CLEAR(data);
+        }
+        return data;
+    }
+    PyObject *result = encoded->tp_alloc(encoded, 4);
+    if (result == NULL) {
+        Py_DECREF(data);
+        Py_DECREF(meta);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(result, 0, Py_NewRef(id));
+    PyTuple_SET_ITEM(result, 1, Py_NewRef(type));
+    PyTuple_SET_ITEM(result, 2, data);
+    PyTuple_SET_ITEM(result, 3, meta);
+    return result;
+}
+
 /* -- untrack / track ------------------------------------------------------------------------ */
 
 /* A queued receipt is reachable from its writer's queue for as long as it is queued: the
@@ -1542,6 +1632,8 @@ static PyMethodDef methods[] = {
      "The LogRecorded body JSON of a structlog line, else None."},
     {"object_json", (PyCFunction)(void (*)(void))object_json, METH_FASTCALL,
      "The body JSON of an event object of a compiled layout, else None."},
+    {"object_event", (PyCFunction)(void (*)(void))object_event, METH_FASTCALL,
+     "An event object's EncodedEvent (body and standard metadata), its body, or None."},
     {"float_json", (PyCFunction)float_json, METH_O,
      "A float's JSON text as object_json writes it, else None (outside 1e-4 <= |v| < 1e16)."},
     {"untrack", (PyCFunction)untrack, METH_O, "Stop the cycle collector walking value."},
@@ -1578,9 +1670,12 @@ PyInit__speedups(void)
     EMPTY_STR = PyUnicode_FromStringAndSize("", 0);
     SIXTY_FOUR = PyLong_FromLong(64);
     DICT_NAME = PyUnicode_InternFromString("__dict__");
+    CORRELATION_NAME = PyUnicode_InternFromString("correlation_id");
+    CAUSATION_NAME = PyUnicode_InternFromString("causation_id");
+    USER_NAME = PyUnicode_InternFromString("user_id");
     if (UNKNOWN == NULL || INT_NAME == NULL || IS_SAFE_NAME == NULL || EMPTY == NULL
-        || EMPTY_STR == NULL
-        || SIXTY_FOUR == NULL || DICT_NAME == NULL) {
+        || EMPTY_STR == NULL || SIXTY_FOUR == NULL || DICT_NAME == NULL
+        || CORRELATION_NAME == NULL || CAUSATION_NAME == NULL || USER_NAME == NULL) {
         return NULL;
     }
     return PyModule_Create(&module_def);

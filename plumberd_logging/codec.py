@@ -24,6 +24,7 @@ from typing import Any, Final, NamedTuple
 from uuid import UUID
 
 from plumberd_logging._accel import speedups
+from plumberd_logging._clock import CACHED_SECONDS
 from plumberd_logging._guid import parse_guid
 from plumberd_logging._ids import id_text, new_event_id
 from plumberd_logging._json import Fragment, JSONEncodeError
@@ -37,6 +38,7 @@ from plumberd_logging.metadata import (
     RootCorrelation,
     build_metadata,
     custom_metadata,
+    host_json,
     standard_metadata_json,
 )
 
@@ -59,8 +61,9 @@ _MAPPINGS: dict[type, bool] = {dict: True, JsonReady: True}  # per class: is it 
 _CLASS_TYPES: dict[type, str] = {}  # per event class: its checked C# type name
 _TYPES: set[str] = set()  # type names given as event_type=... and checked (bounded)
 _encoded = tuple.__new__  # EncodedEvent from a tuple, without the named-argument __new__
-# The body of an object of a compiled layout in C (twin: the compiled encoder, then orjson).
-_OBJECT_JSON = speedups.object_json if speedups is not None else None
+# An object of a compiled layout encoded in C, body and standard metadata (twin: the compiled
+# encoder, then orjson; and standard_metadata_json).
+_OBJECT_EVENT = speedups.object_event if speedups is not None else None
 
 
 def _exact_number(value: Any) -> Any:
@@ -105,8 +108,23 @@ class Codec:
                 f"root_correlation: expected 'event_id' or 'omit', got {root_correlation!r}"
             )
         self._values = ValueConverter(naive_datetimes=naive_datetimes, string_enums=string_enums)
-        self.root_correlation: RootCorrelation = root_correlation
-        self.client_host_name = bool(client_host_name)
+        self._root_correlation: RootCorrelation = root_correlation
+        self._client_host_name = bool(client_host_name)
+        # The ClientHostName member the C encoder writes into standard metadata ("" without);
+        # None: it leaves root events' metadata to Python (root_correlation="omit").
+        self._host: str | None = None
+        if root_correlation == "event_id":
+            self._host = host_json() if client_host_name else ""
+
+    @property
+    def root_correlation(self) -> RootCorrelation:
+        """What a root event's correlation ids are: ``"event_id"`` or ``"omit"``."""
+        return self._root_correlation
+
+    @property
+    def client_host_name(self) -> bool:
+        """Whether metadata carries ``ClientHostName``."""
+        return self._client_host_name
 
     def encode(
         self,
@@ -167,13 +185,27 @@ class Codec:
             own_id: UUID | None = (
                 own if event_id is None and type(own) is UUID and own.int else None
             )
-            native = self._values._native.get(cls) if _OBJECT_JSON is not None else None
-            if native is not None and own_id is not None:  # the C accelerator's body writer
+            native = self._values._native.get(cls) if _OBJECT_EVENT is not None else None
+            if native is not None and own_id is not None:  # the C accelerator's encoder
                 eid_text = id_text(own_id)
-                data = _OBJECT_JSON(event, native[0], native[1], eid_text)  # type: ignore[misc]
-                if data is not None:
+                made = _OBJECT_EVENT(  # type: ignore[misc]  # not None when native is not
+                    event,
+                    native[0],
+                    native[1],
+                    eid_text,
+                    own_id,
+                    name,
+                    created,
+                    CACHED_SECONDS[False],
+                    self._host if metadata is None and context is not CAPTURE else None,
+                    context,
+                    EncodedEvent,
+                )
+                if made is not None:
+                    if made.__class__ is EncodedEvent:
+                        return made
                     meta_json = self._metadata(eid_text, metadata, created, context)
-                    return _encoded(EncodedEvent, (own_id, name, data, meta_json))
+                    return _encoded(EncodedEvent, (own_id, name, made, meta_json))
             try:
                 compiled = self._values._compiled.get(cls)  # object_fields' fast path, inline
                 body = compiled(event, 0) if compiled is not None else None
@@ -227,15 +259,15 @@ class Codec:
         custom = None if metadata is None else custom_metadata(metadata)
         if not custom and not isinstance(created, datetime):  # the common case: no dict built
             return standard_metadata_json(
-                eid_text, created, ctx, self.root_correlation, self.client_host_name
+                eid_text, created, ctx, self._root_correlation, self._client_host_name
             )
         meta = build_metadata(
             eid_text,
             custom,
             created=created,
             context=ctx,
-            root_correlation=self.root_correlation,
-            client_host_name=self.client_host_name,
+            root_correlation=self._root_correlation,
+            client_host_name=self._client_host_name,
         )
         return self.dumps(meta, "Metadata")
 

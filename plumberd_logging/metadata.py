@@ -147,6 +147,13 @@ def build_metadata(
     return meta
 
 
+def host_json() -> str:
+    """The ``,"ClientHostName":"..."`` member of standard metadata JSON (this machine's name)."""
+    if not _HOST_JSON:
+        _HOST_JSON.append(f',"ClientHostName":{encode_basestring(_host_name())}')
+    return _HOST_JSON[0]
+
+
 def standard_metadata_json(
     event_id: str,
     created: float | None,
@@ -161,11 +168,7 @@ def standard_metadata_json(
     """
     if created is None:
         created = time.time()
-    host = ""
-    if client_host_name:
-        if not _HOST_JSON:
-            _HOST_JSON.append(f',"ClientHostName":{encode_basestring(_host_name())}')
-        host = _HOST_JSON[0]
+    host = host_json() if client_host_name else ""
     if _METADATA_JSON is not None:  # the C twin of what follows, within the cached second
         made = None
         if context is None:

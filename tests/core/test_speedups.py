@@ -16,6 +16,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -588,21 +589,27 @@ def _compiled_plan() -> Any:
     return codec._values._native[_Shipped]
 
 
-def _encoded_both_ways(make: Callable[[], object]) -> tuple[object, object]:
-    """What Codec.encode gives with object_json and with its twin (the compiled encoder, then
-    orjson): an EncodedEvent, or the InvalidEvent's text."""
+def _encoded_both_ways(
+    make: Callable[[], object],
+    created: float = 1.5,
+    context: CorrelationContext | None = None,
+    metadata: metadata.Metadata | None = None,
+    **options: Any,
+) -> tuple[object, object]:
+    """What Codec.encode gives with object_event and with its twins (the compiled encoder, then
+    orjson; standard_metadata_json): an EncodedEvent, or the InvalidEvent's text."""
     results: list[object] = []
     for accelerated in (True, False):
-        codec = Codec()
+        codec = Codec(**options)
         codec.encode(_Shipped(order_id="o", quantity=1, price=1.0, paid=True, parcel=uuid.uuid4()))
-        saved = codec_module._OBJECT_JSON
-        codec_module._OBJECT_JSON = saved if accelerated else None
+        saved = codec_module._OBJECT_EVENT
+        codec_module._OBJECT_EVENT = saved if accelerated else None
         try:
-            results.append(codec.encode(make(), created=1.5, context=None))
+            results.append(codec.encode(make(), metadata, created=created, context=context))
         except InvalidEvent as exc:
             results.append(str(exc))
         finally:
-            codec_module._OBJECT_JSON = saved
+            codec_module._OBJECT_EVENT = saved
     return results[0], results[1]
 
 
@@ -674,3 +681,72 @@ def test_object_json_writes_the_common_event_and_leaves_other_layouts_to_python(
     assert b'"Price":1e-05' in codec.encode(event, created=1.5, context=None).data
     with pytest.raises(TypeError, match="tuples of equal length"):
         speedups.object_json(event, keys, fields[:-1], str(event.id))
+
+
+@needs_c
+@given(
+    contexts,
+    st.sampled_from(["event_id", "omit"]),
+    st.booleans(),
+    st.sampled_from([None, metadata.Metadata(), metadata.Metadata(Source="camera-7")]),
+    st.sampled_from([0.0, 0.25, 1.0]),
+)
+@settings(max_examples=300)
+def test_object_event_equals_the_python_path(
+    context: CorrelationContext | None,
+    root: str,
+    host: bool,
+    custom: metadata.Metadata | None,
+    later: float,
+) -> None:
+    """Body and metadata in one C call (a root event's, or a context's ids) are the bytes
+    Codec.encode writes in Python, for every codec option; what C leaves (a user id, custom
+    keys, ``omit``, a second other than the cached one) Python writes."""
+    created = time.time()
+    _clock.format_timestamp(created, utc=False)  # the cached second, as the writer's is
+    event = _Shipped(order_id="o-1", quantity=3, price=19.99, paid=True, parcel=UUID(int=9))
+    accelerated, reference = _encoded_both_ways(
+        lambda: event,
+        created + later,
+        context,
+        custom,
+        root_correlation=root,
+        client_host_name=host,
+    )
+    assert accelerated == reference
+
+
+@needs_c
+def test_object_event_writes_the_writers_common_events_in_one_call() -> None:
+    assert speedups is not None
+    created = time.time()
+    _clock.format_timestamp(created, utc=False)
+    event = _Shipped(order_id="o-1", quantity=3, price=19.99, paid=True, parcel=UUID(int=9))
+    codec = Codec()
+    keys, fields = _compiled_plan()
+    cached = _clock.CACHED_SECONDS[False]
+    host = metadata.host_json()
+    parent = CorrelationContext(uuid.uuid4(), uuid.uuid4())
+    for context in (None, parent):
+        made = speedups.object_event(
+            event, keys, fields, str(event.id), event.id, "Shipped", created, cached, host,
+            context, EncodedEvent,
+        )  # fmt: skip
+        assert type(made) is EncodedEvent
+        saved, codec_module._OBJECT_EVENT = codec_module._OBJECT_EVENT, None
+        try:  # the Python path's bytes
+            assert made == codec.encode(
+                event, created=created, context=context, event_type="Shipped"
+            )
+        finally:
+            codec_module._OBJECT_EVENT = saved
+    body = speedups.object_event(
+        event, keys, fields, str(event.id), event.id, "Shipped", created, cached, None, None,
+        EncodedEvent,
+    )  # fmt: skip
+    assert body == codec.encode(event).data  # host None: the metadata is Python's
+    with pytest.raises(TypeError, match="tuple subclass"):
+        speedups.object_event(
+            event, keys, fields, str(event.id), event.id, "Shipped", created, cached, host,
+            None, dict,  # type: ignore[arg-type]
+        )  # fmt: skip
