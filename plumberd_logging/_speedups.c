@@ -15,6 +15,8 @@
  *                                            -> _capture.StructlogEventSpec.build's, or None
  *   object_event(obj, keys, fields, id_text, id, type, created, cached, host, context, encoded)
  *                                            -> codec.Codec.encode's EncodedEvent, its body, or None
+ *   standard_json(id_text, created, cached, host, context)
+ *                                            -> metadata.standard_metadata_json's bytes, or None
  *   float_json(value)                        -> a float's text in object_json (repr()), or None
  *   untrack(receipt), track(receipt)          -> the cycle collector stops / resumes walking it
  *   proposed_messages(events, maps, make, head, tail)
@@ -1536,10 +1538,31 @@ done:
     return result;
 }
 
+/* The standard metadata of an event (metadata_json): a root event's when context is None, else
+ * the context's ids; None when Python writes it (a user id, another second). args: id_text,
+ * created, cached, host. */
+static PyObject *
+standard_of(PyObject *module, PyObject *const *args, PyObject *context)
+{
+    if (context == Py_None) {
+        PyObject *root_args[6] = {args[0], args[1], args[2], args[3], Py_None, Py_None};
+        return metadata_json(module, root_args, 6);
+    }
+    return context_metadata(module, args, context);
+}
+
+static PyObject *
+standard_json(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (wrong_count("standard_json(id_text, created, cached, host, context)", nargs, 5)) {
+        return NULL;
+    }
+    return standard_of(module, args, args[4]);
+}
+
 /* Codec.encode of an event object in one call: its body (object_json) and, when `host` is a
- * str, its standard metadata (metadata_json: a root event's when context is None, else the
- * context's ids), as an `encoded` tuple (EncodedEvent). The body alone (bytes) when the
- * metadata is Python's to write; None when the body is. */
+ * str, its standard metadata (standard_json), as an `encoded` tuple (EncodedEvent). The body
+ * alone (bytes) when the metadata is Python's to write; None when the body is. */
 static PyObject *
 object_event(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -1548,7 +1571,7 @@ object_event(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                     nargs, 11)) {
         return NULL;
     }
-    PyObject *id = args[4], *type = args[5], *host = args[8], *context = args[9];
+    PyObject *id = args[4], *type = args[5], *host = args[8];
     PyTypeObject *encoded = (PyTypeObject *)args[10];
     if (!PyType_Check(args[10]) || !PyType_IsSubtype(encoded, &PyTuple_Type)) {
         PyErr_SetString(PyExc_TypeError, "object_event: encoded must be a tuple subclass");
@@ -1559,14 +1582,7 @@ object_event(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return data;
     }
     PyObject *meta_args[4] = {args[3], args[6], args[7], host};
-    PyObject *meta;
-    if (context == Py_None) {
-        PyObject *root_args[6] = {args[3], args[6], args[7], host, Py_None, Py_None};
-        meta = metadata_json(module, root_args, 6);
-    }
-    else {
-        meta = context_metadata(module, meta_args, context);
-    }
+    PyObject *meta = standard_of(module, meta_args, args[9]);
     if (meta == NULL || meta == Py_None) {
         Py_XDECREF(meta);
         if (meta == NULL) {
@@ -1634,6 +1650,8 @@ static PyMethodDef methods[] = {
      "The body JSON of an event object of a compiled layout, else None."},
     {"object_event", (PyCFunction)(void (*)(void))object_event, METH_FASTCALL,
      "An event object's EncodedEvent (body and standard metadata), its body, or None."},
+    {"standard_json", (PyCFunction)(void (*)(void))standard_json, METH_FASTCALL,
+     "An event's standard metadata JSON (root, or a context's ids), else None."},
     {"float_json", (PyCFunction)float_json, METH_O,
      "A float's JSON text as object_json writes it, else None (outside 1e-4 <= |v| < 1e16)."},
     {"untrack", (PyCFunction)untrack, METH_O, "Stop the cycle collector walking value."},

@@ -64,6 +64,7 @@ _encoded = tuple.__new__  # EncodedEvent from a tuple, without the named-argumen
 # An object of a compiled layout encoded in C, body and standard metadata (twin: the compiled
 # encoder, then orjson; and standard_metadata_json).
 _OBJECT_EVENT = speedups.object_event if speedups is not None else None
+_STANDARD_JSON = speedups.standard_json if speedups is not None else None  # twin: metadata's
 
 
 def _exact_number(value: Any) -> Any:
@@ -258,6 +259,10 @@ class Codec:
         assert not isinstance(ctx, _Capture)
         custom = None if metadata is None else custom_metadata(metadata)
         if not custom and not isinstance(created, datetime):  # the common case: no dict built
+            if _STANDARD_JSON is not None and self._host is not None:  # its C twin, directly
+                made = _STANDARD_JSON(eid_text, created, CACHED_SECONDS[False], self._host, ctx)
+                if made is not None:
+                    return made
             return standard_metadata_json(
                 eid_text, created, ctx, self._root_correlation, self._client_host_name
             )

@@ -169,21 +169,9 @@ def standard_metadata_json(
     if created is None:
         created = time.time()
     host = host_json() if client_host_name else ""
-    if _METADATA_JSON is not None:  # the C twin of what follows, within the cached second
-        made = None
-        if context is None:
-            if root_correlation == "event_id":
-                made = _METADATA_JSON(event_id, created, _SECONDS[False], host, None, None)
-        elif context.user_id is None:
-            made = _METADATA_JSON(
-                event_id,
-                created,
-                _SECONDS[False],
-                host,
-                id_text(context.correlation_id),
-                id_text(context.causation_id),
-            )
-        if made is not None:
+    if _STANDARD_JSON is not None and (context is not None or root_correlation == "event_id"):
+        made = _STANDARD_JSON(event_id, created, _SECONDS[False], host, context)
+        if made is not None:  # the C twin of what follows (no user id, the cached second)
             return made
     stamp = format_timestamp(created, utc=False)
     if context is not None:
@@ -201,7 +189,7 @@ def standard_metadata_json(
     return f'{{"Created":"{stamp}"{host}}}'.encode()
 
 
-_METADATA_JSON = speedups.metadata_json if speedups is not None else None
+_STANDARD_JSON = speedups.standard_json if speedups is not None else None
 
 
 def custom_metadata(metadata: Metadata | Mapping[str, Any] | None) -> Mapping[str, Any] | None:

@@ -133,7 +133,7 @@ contexts = st.none() | st.builds(
 
 def _metadata_twin(*args: object) -> bytes:
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(metadata, "_METADATA_JSON", None)
+        m.setattr(metadata, "_STANDARD_JSON", None)
         return metadata.standard_metadata_json(*args)  # type: ignore[arg-type]
 
 
@@ -593,7 +593,8 @@ def _encoded_both_ways(
     make: Callable[[], object],
     created: float = 1.5,
     context: CorrelationContext | None = None,
-    metadata: metadata.Metadata | None = None,
+    custom: metadata.Metadata | None = None,
+    event_type: str | None = None,
     **options: Any,
 ) -> tuple[object, object]:
     """What Codec.encode gives with object_event and with its twins (the compiled encoder, then
@@ -602,14 +603,18 @@ def _encoded_both_ways(
     for accelerated in (True, False):
         codec = Codec(**options)
         codec.encode(_Shipped(order_id="o", quantity=1, price=1.0, paid=True, parcel=uuid.uuid4()))
-        saved = codec_module._OBJECT_EVENT
-        codec_module._OBJECT_EVENT = saved if accelerated else None
-        try:
-            results.append(codec.encode(make(), metadata, created=created, context=context))
-        except InvalidEvent as exc:
-            results.append(str(exc))
-        finally:
-            codec_module._OBJECT_EVENT = saved
+        with pytest.MonkeyPatch.context() as m:
+            if not accelerated:
+                for name in ("_OBJECT_EVENT", "_STANDARD_JSON"):
+                    m.setattr(codec_module, name, None)
+                m.setattr(metadata, "_STANDARD_JSON", None)
+            try:
+                made = codec.encode(
+                    make(), custom, created=created, context=context, event_type=event_type
+                )
+                results.append(made)
+            except InvalidEvent as exc:
+                results.append(str(exc))
     return results[0], results[1]
 
 
@@ -714,6 +719,17 @@ def test_object_event_equals_the_python_path(
         client_host_name=host,
     )
     assert accelerated == reference
+    body = {"OrderId": "o-1", "Id": str(UUID(int=5))}  # a dict body: the metadata alone in C
+    accelerated, reference = _encoded_both_ways(
+        lambda: body,
+        created + later,
+        context,
+        custom,
+        event_type="Shipped",
+        root_correlation=root,
+        client_host_name=host,
+    )
+    assert accelerated == reference
 
 
 @needs_c
@@ -733,13 +749,13 @@ def test_object_event_writes_the_writers_common_events_in_one_call() -> None:
             context, EncodedEvent,
         )  # fmt: skip
         assert type(made) is EncodedEvent
-        saved, codec_module._OBJECT_EVENT = codec_module._OBJECT_EVENT, None
-        try:  # the Python path's bytes
+        with pytest.MonkeyPatch.context() as m:  # the Python path's bytes
+            for name in ("_OBJECT_EVENT", "_STANDARD_JSON"):
+                m.setattr(codec_module, name, None)
+            m.setattr(metadata, "_STANDARD_JSON", None)
             assert made == codec.encode(
                 event, created=created, context=context, event_type="Shipped"
             )
-        finally:
-            codec_module._OBJECT_EVENT = saved
     body = speedups.object_event(
         event, keys, fields, str(event.id), event.id, "Shipped", created, cached, None, None,
         EncodedEvent,
