@@ -75,6 +75,9 @@ OVERFLOWS = ("block", "drop_newest", "drop_oldest", "spool")
 # The keys of a structlog line that are not among its Properties (build() pops them).
 _STRUCTLOG_TAKEN = TAG_KEYS | {"level", "logger", "exception", "exc_info", "timestamp"}
 _HOST = socket.gethostname()
+_PID = [os.getpid()]  # this process's id, renewed in a forked child (getpid is a system call)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=lambda: _PID.__setitem__(0, os.getpid()))
 _LOG_JSON = speedups.log_json if speedups is not None else None
 _STRUCTLOG_JSON = speedups.structlog_json if speedups is not None else None
 _context = current_context
@@ -410,7 +413,7 @@ class StructlogEventSpec(LogEventSpec):
             Timestamp=format_epoch_utc(created),
             Exception=exc,
             Thread=thread,
-            Process=os.getpid(),
+            Process=_PID[0],
             Host=_HOST,
             Service=self.service,
             Properties=safe_properties(d.items()),
@@ -428,7 +431,7 @@ class StructlogEventSpec(LogEventSpec):
             self.service,
             _HOST,
             CACHED_SECONDS[True],
-            os.getpid(),
+            _PID[0],
             _STRUCTLOG_TAKEN,
         )
         return None if data is None else (data, self.event_type)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from uuid import uuid4
 
@@ -187,3 +191,44 @@ def test_untagged_lines_cost_no_writer_when_not_captured() -> None:
     processor = EventStoreProcessor()  # no url, no default writer needed for untagged lines
     event_dict = {"event": "hello", "level": "info"}
     assert processor(None, "info", event_dict) is event_dict
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork")
+def test_a_forked_childs_lines_carry_the_childs_process_id(eventstore: InMemoryEventStore) -> None:
+    """Process is read once per process (getpid is a system call), and again in a fork."""
+    code = textwrap.dedent(
+        """
+        import io, json, os, sys
+        import structlog
+        from plumberd_logging import EventStoreProcessor, EventWriter
+
+        writer = EventWriter(sys.argv[1])
+        structlog.configure(
+            processors=[EventStoreProcessor(writer=writer, capture_logs=True, service="fk"),
+                        structlog.processors.JSONRenderer()],
+            logger_factory=structlog.PrintLoggerFactory(io.StringIO()),
+        )
+        log = structlog.get_logger()
+        log.info("parent")
+        assert writer.flush(30)
+        pid = os.fork()
+        if pid == 0:
+            log.info("child")
+            os._exit(0 if writer.flush(30) else 1)
+        _, status = os.waitpid(pid, 0)
+        print(json.dumps({"parent": os.getpid(), "child": pid, "status": status}))
+        writer.close()
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, eventstore.url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["status"] == 0
+    lines = {e.json()["Message"]: e.json()["Process"] for e in eventstore.events("Log-fk")}
+    assert lines == {"parent": report["parent"], "child": report["child"]}
