@@ -882,6 +882,21 @@ class _Sender:
                 credentials=client._call_credentials,
             )
 
+        def single_call(client: KurrentDBClient, body: bytes, timeout: float | None) -> Any:
+            """:func:`batch_call` with one request: the same messages on the wire (the request,
+            then the end of the request stream), without the thread gRPC starts per call to
+            read a request iterator."""
+            conn: Any = client._connection
+            call = conn._grpc_channel.unary_stream(
+                self._BATCH_APPEND, request_serializer=None, response_deserializer=batch_resp
+            )
+            return call(
+                body,
+                timeout=timeout,
+                metadata=conn.streams._metadata(client._call_metadata, requires_leader=True),
+                credentials=client._call_credentials,
+            )
+
         def batch_append(
             client: KurrentDBClient,
             stream: str,
@@ -894,7 +909,7 @@ class _Sender:
                 stream, expected, events, correlation_id=uuid4(), timeout=timeout
             )
             try:
-                for response in batch_call(client, [body], timeout):
+                for response in single_call(client, body, timeout):
                     position: int = convert(response, stream, _to_kdb_version(expected))
                     return position
                 raise KurrentDBClientError("Batch append response not received")

@@ -66,6 +66,29 @@ def test_append_and_read_back_decoded(client: EventStoreClient) -> None:
     assert recorded.stream == stream
 
 
+def test_an_append_starts_no_thread_to_read_its_one_request(
+    client: EventStoreClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One append is one request: sent as a unary-stream call, not as a request iterator that
+    gRPC reads on a thread it starts per call (about half the client's CPU per call)."""
+    import grpc._channel
+
+    readers: list[object] = []
+    reader = grpc._channel._consume_request_iterator  # starts that thread
+
+    def counting(*args: object) -> None:
+        readers.append(args[0])
+        reader(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(grpc._channel, "_consume_request_iterator", counting)
+    stream = unique("Threads")
+    for n in range(5):
+        event = RecordingFinished(recording_id=str(n), duration=1.0, file_path="/a")
+        client.append_to_stream(stream, event)
+    assert len(list(client.read_stream(stream))) == 5
+    assert readers == []
+
+
 def test_a_list_is_one_atomic_append(eventstore: InMemoryEventStore) -> None:
     with EventStoreClient(eventstore.url) as client:
         events = [
