@@ -268,30 +268,37 @@ class Buffer:
     def take(self, n: int) -> list[Receipt]:
         """Up to ``n`` queued events, now in flight (with the lock held)."""
         queue = self.queue
-        chunk = [queue.popleft() for _ in range(min(n, len(queue)))]
+        if len(queue) <= n:  # the whole queue (the common case): one C call, not n
+            chunk = list(queue)
+            queue.clear()
+        else:
+            chunk = [queue.popleft() for _ in range(n)]
         self.inflight = chunk
         return chunk
 
     def done_with(self, chunk: list[Receipt]) -> None:
         """The worker finished ``chunk`` (every event resolved): free its room."""
+        freed = sum(r._counted for r in chunk)  # set by this (the worker's) thread only
         with self.lock:
             if self.inflight is chunk:
                 self.inflight = []
             self.count -= len(chunk)
-            self.bytes -= sum(r._counted for r in chunk)
+            self.bytes -= freed
             self.space.notify_all()
             self.progress.notify_all()
 
     def deliver(self, items: list[Receipt], position: int, calls: int = 1) -> None:
-        with self.lock:
+        track, sent = _TRACK, 0
+        with self.lock:  # held briefly: every submit waits for it
             self.batches += calls
             for r in items:
                 if r._state == PENDING:  # not failed meanwhile (the writer's close timeout)
                     r._position = position
                     r._state = DELIVERED
-                    self.sent += 1
-                    if _TRACK is not None:
-                        _TRACK(r)
+                    sent += 1
+                    if track is not None:
+                        track(r)
+            self.sent += sent
             self.progress.notify_all()
 
     def resolve(
