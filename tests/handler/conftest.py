@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -26,3 +29,25 @@ def clean_logging(eventstore: InMemoryEventStore) -> Iterator[None]:
             handler.close()
     root.setLevel(level)
     reset_default_writer()
+
+
+RunProgram = Callable[[str], str]
+
+
+@pytest.fixture
+def run_program(eventstore: InMemoryEventStore) -> RunProgram:
+    """Run ``code`` (dedented) in a fresh interpreter, the test server's URL as ``argv[1]``;
+    its stdout. A non-zero exit fails the test with the program's stderr."""
+
+    def run(code: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code), eventstore.url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    return run

@@ -24,6 +24,8 @@ from plumberd_logging import (
 )
 from plumberd_logging.testing import InMemoryEventStore
 
+from .conftest import RunProgram
+
 
 class RecordingFinished(Event, category="Recording", stream_id_field="recording_id"):
     recording_id: str
@@ -352,11 +354,9 @@ def test_bad_options_name_the_parameter() -> None:
 
 @pytest.mark.delivers_at_exit
 def test_subprocess_configured_by_dictconfig_only_delivers_at_exit(
-    eventstore: InMemoryEventStore,
+    eventstore: InMemoryEventStore, run_program: RunProgram
 ) -> None:
-    import subprocess
-
-    code = textwrap.dedent(
+    run_program(
         """
         import logging, logging.config, sys
         logging.config.dictConfig({
@@ -369,13 +369,5 @@ def test_subprocess_configured_by_dictconfig_only_delivers_at_exit(
             "event_type": "JobFinished", "event_data": {"JobId": "j-1"}, "stream": "Job-j-1"})
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code, eventstore.url],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
     [event] = eventstore.events("Job-j-1")
     assert json.loads(event.data)["JobId"] == "j-1"

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 import sys
-import textwrap
 import time
 
 import pytest
 
 from plumberd_logging import Event, EventStoreHandler, configure
 from plumberd_logging.testing import InMemoryEventStore
+
+from .conftest import RunProgram
 
 
 class Note(Event, category="Note", stream_id_field="key"):
@@ -41,9 +41,9 @@ def test_flush_with_the_default_writer_delivers(eventstore: InMemoryEventStore) 
 @pytest.mark.delivers_at_exit
 @pytest.mark.skipif(sys.platform == "win32", reason="os.fork")
 def test_forked_child_ending_with_logging_shutdown_and_os_exit_delivers(
-    eventstore: InMemoryEventStore,
+    eventstore: InMemoryEventStore, run_program: RunProgram
 ) -> None:
-    code = textwrap.dedent(
+    stdout = run_program(
         """
         import json, logging, os, sys, uuid
         from plumberd_logging import EventStoreHandler, configure
@@ -65,15 +65,7 @@ def test_forked_child_ending_with_logging_shutdown_and_os_exit_delivers(
         print(json.dumps({"ids": ids, "status": status}))
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code, eventstore.url],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
+    report = json.loads(stdout)
     assert report["status"] == 0
     assert [str(e.id) for e in eventstore.events("Child-1")] == report["ids"]
 

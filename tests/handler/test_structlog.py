@@ -6,9 +6,6 @@ import io
 import json
 import logging
 import os
-import subprocess
-import sys
-import textwrap
 from collections.abc import Iterator
 from uuid import uuid4
 
@@ -17,6 +14,8 @@ import structlog
 
 from plumberd_logging import Event, EventStoreProcessor, EventWriter
 from plumberd_logging.testing import InMemoryEventStore
+
+from .conftest import RunProgram
 
 
 class RecordingFinished(Event):
@@ -194,9 +193,11 @@ def test_untagged_lines_cost_no_writer_when_not_captured() -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork")
-def test_a_forked_childs_lines_carry_the_childs_process_id(eventstore: InMemoryEventStore) -> None:
+def test_a_forked_childs_lines_carry_the_childs_process_id(
+    eventstore: InMemoryEventStore, run_program: RunProgram
+) -> None:
     """Process is read once per process (getpid is a system call), and again in a fork."""
-    code = textwrap.dedent(
+    stdout = run_program(
         """
         import io, json, os, sys
         import structlog
@@ -220,15 +221,7 @@ def test_a_forked_childs_lines_carry_the_childs_process_id(eventstore: InMemoryE
         writer.close()
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code, eventstore.url],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
+    report = json.loads(stdout)
     assert report["status"] == 0
     lines = {e.json()["Message"]: e.json()["Process"] for e in eventstore.events("Log-fk")}
     assert lines == {"parent": report["parent"], "child": report["child"]}
